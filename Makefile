@@ -1,0 +1,72 @@
+# bkspi: `make` builds, `make check` installs what is missing and runs every
+# test (plain, ASan+UBSan, valgrind), `make demo` runs the whole job on the
+# simulated programmer.
+
+BUILD    ?= build
+SAN      := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+CC       ?= cc
+PKGS     := libusb-1.0 json-c zlib
+WARN     := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wvla
+CFLAGS   ?= -O2 -g
+BK_CFLAGS := -std=c11 -D_GNU_SOURCE $(WARN) -Isrc -MMD -MP
+PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+TEST_LIBS  = $(shell pkg-config --libs cmocka 2>/dev/null)
+
+LIB_SRC  := $(filter-out src/cli/main.c,$(wildcard src/*/*.c))
+CLI_SRC  := $(wildcard src/cli/*.c)
+LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o)
+TEST_SRC := $(wildcard tests/unit/test_*.c tests/emu/test_*.c)
+TEST_SUPPORT := $(filter-out $(TEST_SRC),$(wildcard tests/unit/*.c tests/emu/*.c))
+TESTS    := $(TEST_SRC:%.c=$(BUILD)/%)
+LIB      := $(BUILD)/libbkspi.a
+BIN      := $(BUILD)/bkspi
+
+.PHONY: all deps check test test-asan test-valgrind demo clean
+
+all: $(BIN)
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(BK_CFLAGS) $(PKG_CFLAGS) -c $< -o $@
+
+$(BUILD)/tests/%.o: tests/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(BK_CFLAGS) $(PKG_CFLAGS) -Itests -c $< -o $@
+
+$(LIB): $(LIB_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(BIN): $(BUILD)/src/cli/main.o $(LIB)
+	$(CC) $(CFLAGS) -o $@ $^ $(PKG_LIBS) $(LDFLAGS)
+
+$(BUILD)/tests/%: tests/%.c $(TEST_SUPPORT:%.c=$(BUILD)/%.o) $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(BK_CFLAGS) $(PKG_CFLAGS) -Itests -o $@ $^ $(TEST_LIBS) $(PKG_LIBS) $(LDFLAGS)
+
+deps:
+	@scripts/deps.sh
+
+# The three passes share the test list; each builds into its own folder.
+check: deps
+	$(MAKE) test
+	$(MAKE) test-asan
+	$(MAKE) test-valgrind
+
+test: $(BIN) $(TESTS)
+	@tests/run.sh $(BUILD)
+
+test-asan:
+	$(MAKE) BUILD=build-asan CFLAGS="-O1 -g $(SAN)" LDFLAGS="$(SAN)" test
+
+test-valgrind: $(BIN) $(TESTS)
+	@BKSPI_VALGRIND=1 tests/run.sh $(BUILD)
+
+demo: deps $(BIN)
+	@scripts/demo.sh $(BIN)
+
+clean:
+	rm -rf build build-asan build-fuzz
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
