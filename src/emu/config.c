@@ -1,0 +1,131 @@
+#include "emu/config.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "emu/internal.h"
+
+enum kind { K_BOOL, K_NUM, K_IMAGE, K_STYLE, K_WIRE };
+
+static const struct key {
+	const char *name;
+	enum kind kind;
+	size_t off, width;
+	uint64_t max;
+} keys[] = {
+#define NUM(n, f, m) { n, K_NUM, offsetof(struct emu_config, f), sizeof(((struct emu_config *)0)->f), m }
+#define BOOL(n, f) { n, K_BOOL, offsetof(struct emu_config, f), sizeof(int), 1 }
+	{ "image", K_IMAGE, 0, 0, 0 },
+	NUM("size", size, 16u << 20),
+	NUM("jedec", jedec, 0xFFFFFF),
+	BOOL("sr2", sr2),
+	BOOL("wrsr31", wrsr31),
+	BOOL("sfdp", sfdp),
+	BOOL("beken", beken),
+	{ "style", K_STYLE, 0, 0, 0 },
+	NUM("entry-fails", entry_fails, 1000),
+	NUM("protect", boot_sr1, 0xFF),
+	NUM("protect-sr2", boot_sr2, 0xFF),
+	BOOL("wp-locked", wp_locked),
+	BOOL("stuck-wip", stuck_wip),
+	NUM("bad-byte", bad_byte, 16u << 20),
+	NUM("flip-ppm", flip_ppm, 1000000),
+	NUM("seed", seed, UINT64_MAX),
+	{ "wire", K_WIRE, 0, 0, 0 },
+	NUM("unplug-after", unplug_after, UINT64_MAX),
+	NUM("usb-error-at", usb_error_at, UINT64_MAX),
+	NUM("usb-timeout-at", usb_timeout_at, UINT64_MAX),
+#undef NUM
+#undef BOOL
+};
+
+static const char *const wires[] = { "ok", "miso-open", "miso-short", "cen-open", "mosi-open", "cs-open" };
+
+static void store(void *field, size_t width, uint64_t v)
+{
+	switch (width) {
+	case 1: *(uint8_t *)field = (uint8_t)v; break;
+	case 4: *(uint32_t *)field = (uint32_t)v; break;
+	default: *(uint64_t *)field = v; break;
+	}
+}
+
+int emu_config_apply(struct emu_config *c, const char *kv, struct bk_err *err)
+{
+	const char *eq = strchr(kv, '=');
+	size_t klen = eq ? (size_t)(eq - kv) : strlen(kv);
+	const char *val = eq ? eq + 1 : "1";
+	for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
+		const struct key *k = &keys[i];
+		if (strlen(k->name) != klen || strncmp(k->name, kv, klen))
+			continue;
+		void *field = (char *)c + k->off;
+		switch (k->kind) {
+		case K_IMAGE: {
+			char *dup = strdup(val);
+			if (!dup)
+				return bk_fail(err, BK_ENOMEM, "out of memory");
+			free(c->image);
+			c->image = dup;
+			return 0;
+		}
+		case K_STYLE:
+			if (!strcmp(val, "echo") || !strcmp(val, "flush")) {
+				c->style = !strcmp(val, "echo") ? STYLE_ECHO : STYLE_FLUSH;
+				return 0;
+			}
+			return bk_fail(err, BK_EINVAL, "simulator: style must be echo or flush, not '%s'", val);
+		case K_WIRE:
+			for (size_t w = 0; w < sizeof wires / sizeof wires[0]; w++)
+				if (!strcmp(val, wires[w])) {
+					c->wire = (enum emu_wire)w;
+					return 0;
+				}
+			return bk_fail(err, BK_EINVAL,
+				       "simulator: wire must be ok, miso-open, miso-short, cen-open, mosi-open or cs-open");
+		case K_BOOL:
+		case K_NUM: {
+			char *end;
+			unsigned long long v = strtoull(val, &end, 0);
+			if (!*val || *end || *val == '-' || v > k->max)
+				return bk_fail(err, BK_EINVAL, "simulator: bad value '%s' for %s", val, k->name);
+			if (k->kind == K_BOOL)
+				*(int *)field = (int)v;
+			else
+				store(field, k->width, v);
+			return 0;
+		}
+		}
+	}
+	return bk_fail(err, BK_EINVAL, "simulator: unknown setting '%.*s' (see README 'Simulator')",
+		       (int)klen, kv);
+}
+
+int emu_config_parse(struct emu_config *c, const char *text, struct bk_err *err)
+{
+	*c = (struct emu_config){
+		.size = 2u << 20, .sr2 = 1, .wrsr31 = 1, .sfdp = 1, .beken = 1,
+		.style = STYLE_ECHO, .boot_sr1 = 0x1C, .bad_byte = -1,
+	};
+	if (!text)
+		return 0;
+	char *copy = strdup(text);
+	if (!copy)
+		return bk_fail(err, BK_ENOMEM, "out of memory");
+	int r = 0;
+	char *save = NULL;
+	for (char *kv = strtok_r(copy, ",", &save); kv && !r; kv = strtok_r(NULL, ",", &save))
+		r = emu_config_apply(c, kv, err);
+	free(copy);
+	if (!r && (c->size < 65536 || (c->size & (c->size - 1))))
+		r = bk_fail(err, BK_EINVAL, "simulator: size must be a power of two from 64 KiB to 16 MiB");
+	if (r)
+		emu_config_free(c);
+	return r;
+}
+
+void emu_config_free(struct emu_config *c)
+{
+	free(c->image);
+	c->image = NULL;
+}

@@ -1,0 +1,500 @@
+/* The emulated CH341A: a packet engine in virtual time behind the USB
+ * backend interface, plus the faults a real bench produces. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "emu/emu.h"
+#include "emu/internal.h"
+#include "emu/config.h"
+
+/* Timing model (README "Benchmarks"). A 0xA8 packet of n bytes clocks its
+ * command byte too, so 31 data bytes cost 32 byte times: the wire ceiling. */
+#define BYTE_NS 5334ull                 /* 8 bits at 1.5 MHz, rounded up */
+#define CMD_NS (10 * EMU_NS_PER_US)     /* UIO and I2C packets */
+#define TURNAROUND_NS (125 * EMU_NS_PER_US)
+#define REPLY_DEPTH 2                   /* IN packets the chip buffers */
+
+#define PIN_CS 0x01
+#define PIN_CEN 0x04
+
+struct pending {
+	struct bk_usb_xfer *x;
+	uint64_t at;       /* submitted (queues) or completed (done list) */
+	size_t pos;        /* OUT: bytes the device has consumed */
+	int stuck;         /* IN: fault, never completes */
+};
+
+struct queue {
+	struct pending *v;
+	size_t head, len, cap;
+};
+
+struct reply {
+	uint8_t data[32];
+	size_t len;
+	uint64_t ready;
+};
+
+struct bk_emu {
+	struct emu_config cfg;
+	struct emu_flash flash;
+	struct emu_gate gate;
+	int mapped;
+	uint8_t pins;              /* output latch as last set */
+	int chip_cs_low, chip_cen_high;
+
+	struct queue out_q, in_q, done;
+	struct reply replies[REPLY_DEPTH];
+	size_t reply_head, reply_len;
+	uint64_t taken_at[REPLY_DEPTH]; /* when each reply slot was last emptied */
+	uint64_t replies_made;
+	uint64_t host_ns, dev_ns;
+	uint64_t in_submitted;
+	uint64_t rng;
+	int gone;
+	struct bk_emu_stats st;
+};
+
+static uint8_t bitrev(uint8_t b)
+{
+	b = (uint8_t)((b & 0xF0) >> 4 | (b & 0x0F) << 4);
+	b = (uint8_t)((b & 0xCC) >> 2 | (b & 0x33) << 2);
+	return (uint8_t)((b & 0xAA) >> 1 | (b & 0x55) << 1);
+}
+
+static int q_push(struct queue *q, struct pending p)
+{
+	if (q->head + q->len == q->cap) {
+		if (q->head) {
+			memmove(q->v, q->v + q->head, q->len * sizeof *q->v);
+			q->head = 0;
+		} else {
+			size_t cap = q->cap ? q->cap * 2 : 64;
+			struct pending *v = realloc(q->v, cap * sizeof *v);
+			if (!v)
+				return BK_ENOMEM;
+			q->v = v;
+			q->cap = cap;
+		}
+	}
+	q->v[q->head + q->len++] = p;
+	return 0;
+}
+
+static struct pending *q_front(struct queue *q)
+{
+	return q->len ? &q->v[q->head] : NULL;
+}
+
+static void q_pop(struct queue *q)
+{
+	q->head++;
+	if (--q->len == 0)
+		q->head = 0;
+}
+
+static uint64_t max64(uint64_t a, uint64_t b)
+{
+	return a > b ? a : b;
+}
+
+static int complete(struct bk_emu *e, struct pending p, uint64_t at, int status, size_t actual)
+{
+	p.x->status = status;
+	p.x->actual = actual;
+	p.at = at;
+	return q_push(&e->done, p);
+}
+
+/* MISO as the CH341A sees it, after wiring faults and marginal-wire flips. */
+static uint8_t line_miso(struct bk_emu *e, uint8_t chip)
+{
+	switch (e->cfg.wire) {
+	case WIRE_MISO_OPEN:
+	case WIRE_CS_OPEN:
+		return 0xFF;
+	case WIRE_MISO_SHORT:
+		return 0x00;
+	default:
+		break;
+	}
+	if (e->cfg.flip_ppm) {
+		e->rng ^= e->rng << 13;
+		e->rng ^= e->rng >> 7;
+		e->rng ^= e->rng << 17;
+		if (e->rng % 1000000 < e->cfg.flip_ppm)
+			chip ^= (uint8_t)(1u << ((e->rng >> 32) & 7));
+	}
+	return chip;
+}
+
+static void set_pins(struct bk_emu *e, uint8_t v, uint64_t t)
+{
+	e->pins = v;
+	int cs_low = !(v & PIN_CS) && e->cfg.wire != WIRE_CS_OPEN;
+	int cen_high = (v & PIN_CEN) || e->cfg.wire == WIRE_CEN_OPEN;
+	if (cen_high != e->chip_cen_high) {
+		e->chip_cen_high = cen_high;
+		e->st.cen_pulses += !cen_high;
+		emu_gate_cen(&e->gate, &e->flash, cen_high, t);
+	}
+	if (cs_low != e->chip_cs_low) {
+		e->chip_cs_low = cs_low;
+		emu_gate_cs(&e->gate, &e->flash, cs_low, t);
+	}
+}
+
+/* Runs one OUT packet starting at t; returns its duration. */
+static uint64_t run_packet(struct bk_emu *e, const uint8_t *p, size_t len, uint64_t t,
+			   struct reply *r)
+{
+	e->st.packets++;
+	if (p[0] == 0xA8) {
+		for (size_t i = 1; i < len; i++) {
+			uint64_t at = t + (i + 1) * BYTE_NS;
+			uint8_t mosi = e->cfg.wire == WIRE_MOSI_OPEN ? 0x00 : bitrev(p[i]);
+			uint8_t chip = e->chip_cs_low ? emu_gate_byte(&e->gate, &e->flash, mosi, at) : 0xFF;
+			r->data[i - 1] = bitrev(line_miso(e, chip));
+		}
+		r->len = len - 1;
+		return len * BYTE_NS;
+	}
+	uint64_t ns = CMD_NS;
+	if (p[0] == 0xAB) {
+		for (size_t i = 1; i < len && p[i] != 0x20; i++) {
+			switch (p[i] & 0xC0) {
+			case 0x80:
+				set_pins(e, p[i] & 0x3F, t + ns);
+				break;
+			case 0xC0:
+				ns += (p[i] & 0x3F) * EMU_NS_PER_US;
+				break;
+			default:
+				break; /* direction: every pin we use is an output */
+			}
+		}
+	}
+	return ns;
+}
+
+static int unplug(struct bk_emu *e)
+{
+	e->gone = 1;
+	struct queue *qs[] = { &e->out_q, &e->in_q };
+	for (size_t i = 0; i < 2; i++) {
+		struct pending *p;
+		while ((p = q_front(qs[i]))) {
+			int r = complete(e, *p, e->host_ns, BK_EGONE, 0);
+			if (r)
+				return r;
+			q_pop(qs[i]);
+		}
+	}
+	return 0;
+}
+
+/* Moves the device forward as far as the transfers queued so far allow. */
+static int advance(struct bk_emu *e)
+{
+	for (;;) {
+		struct pending *in = q_front(&e->in_q);
+		if (in && in->stuck) {
+			/* A lost reply: nothing behind it completes until cancelled. */
+		} else if (in && e->reply_len) {
+			struct reply *r = &e->replies[e->reply_head];
+			uint64_t at = max64(r->ready, in->at);
+			size_t n = r->len < in->x->length ? r->len : in->x->length;
+			memcpy(in->x->buf, r->data, n);
+			e->st.in_bytes += n;
+			e->taken_at[e->reply_head] = at;
+			e->reply_head = (e->reply_head + 1) % REPLY_DEPTH;
+			e->reply_len--;
+			if (complete(e, *in, at, 0, n))
+				return BK_ENOMEM;
+			q_pop(&e->in_q);
+			continue;
+		}
+		struct pending *out = q_front(&e->out_q);
+		if (!out)
+			return 0;
+		const uint8_t *p = out->x->buf + out->pos;
+		size_t len = out->x->length - out->pos;
+		if (len > 32)
+			len = 32;
+		int replies = p[0] == 0xA8 && len > 1;
+		if (replies && e->reply_len == REPLY_DEPTH)
+			return 0; /* the chip NAKs OUT until the host reads */
+		if (e->cfg.unplug_after && e->st.packets >= e->cfg.unplug_after)
+			return unplug(e);
+		size_t slot = (e->reply_head + e->reply_len) % REPLY_DEPTH;
+		uint64_t start = max64(e->dev_ns, out->at);
+		if (replies)
+			start = max64(start, e->taken_at[slot]);
+		struct reply *r = &e->replies[slot];
+		e->dev_ns = start + run_packet(e, p, len, start, r);
+		e->st.out_bytes += len;
+		if (replies) {
+			r->ready = e->dev_ns;
+			e->reply_len++;
+		}
+		out->pos += len;
+		if (out->pos == out->x->length) {
+			if (complete(e, *out, e->dev_ns, 0, out->pos))
+				return BK_ENOMEM;
+			q_pop(&e->out_q);
+		}
+	}
+}
+
+static int emu_submit(void *dev, struct bk_usb_xfer *x)
+{
+	struct bk_emu *e = dev;
+	if (e->gone)
+		return BK_EGONE;
+	struct pending p = { .x = x, .at = e->host_ns };
+	x->priv = e;
+	if (!x->is_in)
+		return q_push(&e->out_q, p);
+	e->in_submitted++;
+	if (e->in_submitted == e->cfg.usb_error_at)
+		return complete(e, p, e->host_ns + EMU_NS_PER_MS, BK_EUSB, 0);
+	p.stuck = e->in_submitted == e->cfg.usb_timeout_at;
+	return q_push(&e->in_q, p);
+}
+
+/* Ties keep submission order, which IN data depends on. */
+static size_t earliest_done(const struct bk_emu *e)
+{
+	size_t best = e->done.head;
+	for (size_t i = e->done.head; i < e->done.head + e->done.len; i++)
+		if (e->done.v[i].at < e->done.v[best].at)
+			best = i;
+	return best;
+}
+
+static struct pending take_done(struct bk_emu *e, size_t i)
+{
+	struct queue *q = &e->done;
+	struct pending p = q->v[i];
+	memmove(&q->v[i], &q->v[i + 1], (q->head + q->len - i - 1) * sizeof *q->v);
+	if (--q->len == 0)
+		q->head = 0;
+	return p;
+}
+
+static int emu_wait(void *dev, unsigned timeout_ms)
+{
+	struct bk_emu *e = dev;
+	if (!e->gone) {
+		int r = advance(e);
+		if (r)
+			return r;
+	}
+	if (!e->done.len) {
+		if (e->gone)
+			return BK_EGONE;
+		e->host_ns += timeout_ms * EMU_NS_PER_MS;
+		return BK_ETIMEDOUT;
+	}
+	uint64_t first = e->done.v[earliest_done(e)].at;
+	if (first > e->host_ns) {
+		e->st.wakeups++;
+		/* The device idles through the turnaround unless work is queued. */
+		if (e->dev_ns < first + TURNAROUND_NS)
+			e->st.round_trips++;
+		e->host_ns = first + TURNAROUND_NS;
+	}
+	/* Deliver in completion order; done() may submit more. */
+	while (e->done.len) {
+		size_t i = earliest_done(e);
+		if (e->done.v[i].at > e->host_ns)
+			break;
+		struct pending p = take_done(e, i);
+		p.x->priv = NULL;
+		p.x->done(p.x);
+	}
+	return 0;
+}
+
+static int cancel_in(struct bk_emu *e, struct queue *q, struct bk_usb_xfer *x)
+{
+	for (size_t i = q->head; i < q->head + q->len; i++) {
+		if (q->v[i].x != x)
+			continue;
+		struct pending p = q->v[i];
+		memmove(&q->v[i], &q->v[i + 1], (q->head + q->len - i - 1) * sizeof *q->v);
+		q->len--;
+		return complete(e, p, e->host_ns, BK_EUSB, p.pos) ? -1 : 1;
+	}
+	return 0;
+}
+
+static void emu_cancel(void *dev, struct bk_usb_xfer *x)
+{
+	struct bk_emu *e = dev;
+	if (x->priv != e)
+		return;
+	/* Out of memory here leaves the transfer queued: wait() reaps it. */
+	if (!cancel_in(e, &e->in_q, x))
+		(void)cancel_in(e, &e->out_q, x);
+}
+
+static void emu_sleep_us(void *dev, uint64_t us)
+{
+	struct bk_emu *e = dev;
+	e->host_ns += us * EMU_NS_PER_US;
+}
+
+static uint64_t emu_now_us(void *dev)
+{
+	const struct bk_emu *e = dev;
+	return e->host_ns / EMU_NS_PER_US;
+}
+
+static void emu_close(void *dev)
+{
+	bk_emu_free(dev);
+}
+
+static const struct bk_usb_backend emu_backend = {
+	.name = "emulated CH341A",
+	.submit = emu_submit,
+	.wait = emu_wait,
+	.cancel = emu_cancel,
+	.sleep_us = emu_sleep_us,
+	.now_us = emu_now_us,
+	.close = emu_close,
+};
+
+int bk_emu_usb(struct bk_emu *e, struct bk_err *err, struct bk_usb **out)
+{
+	return bk_usb_wrap(&emu_backend, e, err, out);
+}
+
+static int map_image(struct bk_emu *e, struct bk_err *err)
+{
+	const char *path = e->cfg.image;
+	int fd = open(path, O_RDWR);
+	if (fd < 0)
+		return bk_fail(err, BK_EFILE, "simulator image %s: %s", path, strerror(errno));
+	struct stat sb;
+	if (fstat(fd, &sb) || !S_ISREG(sb.st_mode)) {
+		close(fd);
+		return bk_fail(err, BK_EFILE, "simulator image %s: not a regular file", path);
+	}
+	size_t size = (size_t)sb.st_size;
+	if (size < 65536 || size > 16u << 20 || (size & (size - 1))) {
+		close(fd);
+		return bk_fail(err, BK_EINVAL,
+			       "simulator image %s: %zu bytes; a flash is a power of two from 64 KiB to 16 MiB",
+			       path, size);
+	}
+	void *m = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	close(fd);
+	if (m == MAP_FAILED)
+		return bk_fail(err, BK_EFILE, "simulator image %s: %s", path, strerror(errno));
+	e->flash.mem = m;
+	e->flash.size = size;
+	e->mapped = 1;
+	return 0;
+}
+
+static int log2u(size_t v)
+{
+	int n = 0;
+	while (v > 1) {
+		v >>= 1;
+		n++;
+	}
+	return n;
+}
+
+int bk_emu_new(const char *config, struct bk_err *err, struct bk_emu **out)
+{
+	struct bk_emu *e = calloc(1, sizeof *e);
+	if (!e)
+		return bk_fail(err, BK_ENOMEM, "out of memory");
+	int r = emu_config_parse(&e->cfg, config, err);
+	if (!r && e->cfg.image)
+		r = map_image(e, err);
+	if (!r && !e->cfg.image) {
+		e->flash.size = e->cfg.size;
+		e->flash.mem = malloc(e->cfg.size);
+		if (!e->flash.mem)
+			r = bk_fail(err, BK_ENOMEM, "out of memory");
+		else
+			memset(e->flash.mem, 0xFF, e->cfg.size);
+	}
+	if (r) {
+		bk_emu_free(e);
+		return r;
+	}
+	struct emu_flash *f = &e->flash;
+	f->jedec = e->cfg.jedec ? e->cfg.jedec : 0x0B4000u | (uint32_t)log2u(f->size);
+	f->has_sr2 = e->cfg.sr2;
+	f->wrsr_2byte = e->cfg.sr2;
+	f->wrsr2_31 = e->cfg.sr2 && e->cfg.wrsr31;
+	f->wp_low = e->cfg.wp_locked;
+	f->sr1 = e->cfg.wp_locked ? 0x80 : 0x00;
+	f->stuck_wip = e->cfg.stuck_wip;
+	f->bad_byte = e->cfg.bad_byte;
+	if (e->cfg.sfdp)
+		f->sfdp_len = bk_sfdp_build(f->sfdp, sizeof f->sfdp, (uint32_t)f->size,
+					    BK_ERASE_4K | BK_ERASE_32K | BK_ERASE_64K);
+	e->gate.present = e->cfg.beken;
+	e->gate.style = e->cfg.style;
+	e->gate.fails_left = e->cfg.entry_fails;
+	e->gate.boot_sr1 = e->cfg.boot_sr1;
+	e->gate.boot_sr2 = e->cfg.boot_sr2;
+	emu_gate_boot(&e->gate, f);
+	e->gate.mode = e->cfg.beken ? GATE_RUNNING : GATE_SPI;
+	e->pins = PIN_CS | PIN_CEN;
+	e->chip_cen_high = 1;
+	e->rng = e->cfg.seed ? e->cfg.seed : 0x9E3779B97F4A7C15ull;
+	*out = e;
+	return 0;
+}
+
+void bk_emu_free(struct bk_emu *e)
+{
+	if (!e)
+		return;
+	if (e->mapped)
+		munmap(e->flash.mem, e->flash.size);
+	else
+		free(e->flash.mem);
+	free(e->out_q.v);
+	free(e->in_q.v);
+	free(e->done.v);
+	emu_config_free(&e->cfg);
+	free(e);
+}
+
+void bk_emu_stats(const struct bk_emu *e, struct bk_emu_stats *st)
+{
+	*st = e->st;
+	st->now_ns = e->host_ns;
+}
+
+uint8_t *bk_emu_flash(struct bk_emu *e, size_t *size)
+{
+	*size = e->flash.size;
+	return e->flash.mem;
+}
+
+int bk_emu_set(struct bk_emu *e, const char *key_value, struct bk_err *err)
+{
+	int r = emu_config_apply(&e->cfg, key_value, err);
+	if (r)
+		return r;
+	/* Switches that live in the models are copied where they act. */
+	e->flash.stuck_wip = e->cfg.stuck_wip;
+	e->flash.bad_byte = e->cfg.bad_byte;
+	e->flash.wp_low = e->cfg.wp_locked;
+	return 0;
+}

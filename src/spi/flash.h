@@ -1,0 +1,47 @@
+/* SPI NOR over a programmer: probing (SFDP first, then the chip table),
+ * reads, erases, batched page programs, status and protection. */
+#ifndef BK_SPI_FLASH_H
+#define BK_SPI_FLASH_H
+
+#include <stdint.h>
+
+#include "core/err.h"
+#include "prog/prog.h"
+
+#define BK_PAGE 256u
+#define BK_SECTOR 4096u
+
+struct bk_flash_info {
+	uint8_t id[4];        /* MISO during 9F and the three ID bytes */
+	uint32_t jedec;
+	const char *vendor, *part;
+	uint32_t size;
+	uint8_t erase;        /* enum bk_erase_size */
+	uint8_t flags;        /* enum bk_chip_flags */
+	const char *size_from; /* "chip table", "SFDP" or "ID capacity byte" */
+};
+
+struct bk_flash;
+
+int bk_flash_probe(struct bk_prog *p, struct bk_err *err, struct bk_flash **out);
+void bk_flash_free(struct bk_flash *f);
+const struct bk_flash_info *bk_flash_info(const struct bk_flash *f);
+
+int bk_flash_read(struct bk_flash *f, uint32_t addr, uint8_t *buf, uint32_t len);
+int bk_flash_status(struct bk_flash *f, uint8_t *sr1, uint8_t *sr2);
+
+struct bk_unprotect {
+	uint8_t sr1_before, sr2_before, sr1_after, sr2_after;
+	int changed;
+};
+/* Clears BP/TB/SEC and CMP, keeping every other bit (QE above all). */
+int bk_flash_unprotect(struct bk_flash *f, struct bk_unprotect *rep);
+
+/* Erases the aligned block of `size` (4 KiB, 32 KiB or 64 KiB) at addr. */
+int bk_flash_erase(struct bk_flash *f, uint32_t addr, uint32_t size);
+
+/* Programs whole pages from page-aligned addr; pages are batched into one
+ * USB stream with their write-enables and status polls. */
+int bk_flash_program(struct bk_flash *f, uint32_t addr, const uint8_t *data, uint32_t len);
+
+#endif

@@ -1,0 +1,136 @@
+#include <string.h>
+
+#include "target/target.h"
+
+#define RESET_US 100000
+#define RELEASE_US 5000
+#define RUN_LEN 250
+#define SHORT_FLUSH 32
+#define LONG_FLUSH 4096
+
+/* What MISO did across every attempt, to name the likely wire. */
+struct seen {
+	size_t bytes, zeros, ones;
+	int echo;
+	uint8_t last_id[4];
+};
+
+static void tally(struct seen *s, const uint8_t *b, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		s->zeros += b[i] == 0x00;
+		s->ones += b[i] == 0xFF;
+	}
+	s->bytes += n;
+}
+
+static int id_valid(const uint8_t id[4])
+{
+	uint32_t v = (uint32_t)id[1] << 16 | (uint32_t)id[2] << 8 | id[3];
+	return v != 0 && v != 0xFFFFFF;
+}
+
+static int pulse_cen(struct bk_prog *p)
+{
+	int r = bk_prog_set_cen(p, 0);
+	if (r)
+		return r;
+	bk_prog_sleep_us(p, RESET_US);
+	r = bk_prog_set_cen(p, 1);
+	if (r)
+		return r;
+	bk_prog_sleep_us(p, RELEASE_US);
+	return 0;
+}
+
+/* One attempt: the run, an echo probe, a short flush and the JEDEC read in
+ * a single USB stream; then, for chips of the other reply style, a long
+ * flush and a second JEDEC read. Returns 1 when the flash answered. */
+static int attempt(struct bk_prog *p, struct seen *s, struct bk_entry *rep)
+{
+	static const uint8_t jedec[4] = { 0x9F };
+	uint8_t run[RUN_LEN], run_rx[RUN_LEN], probe[4], flush[LONG_FLUSH], id[4];
+	memset(run, 0xD2, sizeof run);
+	int r = pulse_cen(p);
+	if (r)
+		return r;
+	struct bk_spi_frame fr[] = {
+		{ .tx = run, .tx_len = RUN_LEN, .len = RUN_LEN, .rx = run_rx },
+		{ .tx = jedec, .tx_len = 4, .len = 4, .rx = probe },
+		{ .len = SHORT_FLUSH, .rx = flush },
+		{ .tx = jedec, .tx_len = 1, .len = 4, .rx = id },
+	};
+	r = bk_prog_frames(p, fr, 4);
+	if (r)
+		return r;
+	tally(s, run_rx, RUN_LEN);
+	tally(s, probe, 4);
+	tally(s, flush, SHORT_FLUSH);
+	tally(s, id, 4);
+	rep->echo = probe[0] == 0xD2;
+	s->echo |= rep->echo;
+	if (id_valid(id))
+		return 1;
+	struct bk_spi_frame more[] = {
+		{ .len = LONG_FLUSH, .rx = flush },
+		{ .tx = jedec, .tx_len = 1, .len = 4, .rx = id },
+	};
+	r = bk_prog_frames(p, more, 2);
+	if (r)
+		return r;
+	tally(s, flush, LONG_FLUSH);
+	tally(s, id, 4);
+	memcpy(s->last_id, id, 4);
+	rep->long_flush = 1;
+	return id_valid(id);
+}
+
+static int diagnose(struct bk_err *err, const struct seen *s, unsigned attempts)
+{
+	const char *saw, *hint;
+	if (s->ones == s->bytes) {
+		saw = "MISO read 0xFF every time, so nothing drove it";
+		hint = "check D7 <- P23 (SO/TDO), D0 -> P21 (CSN/TMS), GND and the board's 3.3 V supply";
+	} else if (s->zeros == s->bytes) {
+		saw = "MISO stayed 0x00 and the chip never echoed the 0xD2 run";
+		hint = "check D2 -> CEN (the reset must reach the chip), D5 -> P22 (SI/TDI), D3 -> P20 (SCK/TCK), and that D7 <- P23 (SO/TDO) is not shorted to GND";
+	} else if (s->echo) {
+		saw = "the chip echoed 0xD2 (it is in SPI mode) but its flash gave no ID";
+		hint = "check D7 <- P23 (SO/TDO) for a loose contact and keep the wires short; then try again";
+	} else {
+		saw = "MISO returned noise and no 0xD2 echo";
+		hint = "check GND, the 3.3 V supply and wire lengths; a 5 V CH341A needs the 3.3 V mod";
+	}
+	return bk_fail(err, BK_ENOCHIP,
+		       "Beken chip did not enter SPI mode after %u attempts: %s (last ID %02X-%02X-%02X-%02X); %s",
+		       attempts, saw, s->last_id[0], s->last_id[1], s->last_id[2], s->last_id[3], hint);
+}
+
+int bk_target_enter(struct bk_prog *p, enum bk_target_kind kind, struct bk_err *err,
+		    struct bk_entry *rep)
+{
+	*rep = (struct bk_entry){ 0 };
+	if (kind == BK_TARGET_SPI)
+		return 0;
+	struct seen s = { 0 };
+	for (unsigned i = 1; i <= BK_ENTRY_ATTEMPTS; i++) {
+		rep->attempts = i;
+		rep->long_flush = 0;
+		int r = attempt(p, &s, rep);
+		if (r < 0)
+			return bk_err_ctx(err, "entering Beken SPI mode");
+		if (r == 1)
+			return 0;
+	}
+	return diagnose(err, &s, BK_ENTRY_ATTEMPTS);
+}
+
+int bk_target_reset(struct bk_prog *p, struct bk_err *err)
+{
+	int r = bk_prog_set_cen(p, 0);
+	if (!r) {
+		bk_prog_sleep_us(p, RESET_US);
+		r = bk_prog_set_cen(p, 1);
+	}
+	return r ? bk_err_ctx(err, "pulsing CEN") : 0;
+}

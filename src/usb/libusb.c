@@ -1,0 +1,227 @@
+/* The libusb backend: the only file that includes libusb.h. */
+#include <libusb.h>
+#include <stdlib.h>
+#include <time.h>
+
+#include "usb/usb.h"
+
+#define VID 0x1a86
+#define EP_OUT 0x02
+#define EP_IN 0x82
+#define PID_UART 0x5523
+
+struct lu {
+	libusb_context *ctx;
+	libusb_device_handle *h;
+	int claimed;
+	unsigned completions;
+};
+
+/* What the completion callback needs: the device's counter and our transfer. */
+struct lu_xfer {
+	struct lu *d;
+	struct bk_usb_xfer *x;
+};
+
+static int map_status(enum libusb_transfer_status s)
+{
+	switch (s) {
+	case LIBUSB_TRANSFER_COMPLETED: return 0;
+	case LIBUSB_TRANSFER_NO_DEVICE: return BK_EGONE;
+	case LIBUSB_TRANSFER_TIMED_OUT: return BK_ETIMEDOUT;
+	default: return BK_EUSB;
+	}
+}
+
+static int map_error(int e)
+{
+	switch (e) {
+	case LIBUSB_ERROR_NO_DEVICE: return BK_EGONE;
+	case LIBUSB_ERROR_TIMEOUT: return BK_ETIMEDOUT;
+	case LIBUSB_ERROR_ACCESS: return BK_EACCESS;
+	case LIBUSB_ERROR_BUSY: return BK_EBUSY;
+	case LIBUSB_ERROR_NO_MEM: return BK_ENOMEM;
+	default: return BK_EUSB;
+	}
+}
+
+static void LIBUSB_CALL on_done(struct libusb_transfer *t)
+{
+	struct lu_xfer *w = t->user_data;
+	struct bk_usb_xfer *x = w->x;
+	x->actual = (size_t)t->actual_length;
+	x->status = map_status(t->status);
+	x->priv = NULL;
+	w->d->completions++;
+	free(w);
+	libusb_free_transfer(t);
+	x->done(x);
+}
+
+static int lu_submit(void *dev, struct bk_usb_xfer *x)
+{
+	struct lu *d = dev;
+	struct lu_xfer *w = malloc(sizeof *w);
+	struct libusb_transfer *t = w ? libusb_alloc_transfer(0) : NULL;
+	if (!t) {
+		free(w);
+		return BK_ENOMEM;
+	}
+	*w = (struct lu_xfer){ d, x };
+	libusb_fill_bulk_transfer(t, d->h, x->is_in ? EP_IN : EP_OUT, x->buf, (int)x->length, on_done, w, 0);
+	x->priv = t;
+	int r = libusb_submit_transfer(t);
+	if (r) {
+		x->priv = NULL;
+		free(w);
+		libusb_free_transfer(t);
+		return map_error(r);
+	}
+	return 0;
+}
+
+static int lu_wait(void *dev, unsigned timeout_ms)
+{
+	struct lu *d = dev;
+	unsigned before = d->completions;
+	struct timespec start, now;
+	clock_gettime(CLOCK_MONOTONIC, &start);
+	for (;;) {
+		struct timeval tv = { .tv_sec = 0, .tv_usec = 50000 };
+		int r = libusb_handle_events_timeout_completed(d->ctx, &tv, NULL);
+		if (r && r != LIBUSB_ERROR_INTERRUPTED)
+			return map_error(r);
+		if (d->completions != before)
+			return 0;
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		long ms = (now.tv_sec - start.tv_sec) * 1000 + (now.tv_nsec - start.tv_nsec) / 1000000;
+		if (ms >= (long)timeout_ms)
+			return BK_ETIMEDOUT;
+	}
+}
+
+static void lu_cancel(void *dev, struct bk_usb_xfer *x)
+{
+	(void)dev;
+	if (x->priv)
+		libusb_cancel_transfer(x->priv);
+}
+
+static void lu_sleep_us(void *dev, uint64_t us)
+{
+	(void)dev;
+	struct timespec ts = { .tv_sec = (time_t)(us / 1000000), .tv_nsec = (long)(us % 1000000) * 1000 };
+	while (nanosleep(&ts, &ts))
+		;
+}
+
+static uint64_t lu_now_us(void *dev)
+{
+	(void)dev;
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
+}
+
+static void lu_close(void *dev)
+{
+	struct lu *d = dev;
+	if (d->claimed)
+		libusb_release_interface(d->h, 0);
+	if (d->h)
+		libusb_close(d->h);
+	if (d->ctx)
+		libusb_exit(d->ctx);
+	free(d);
+}
+
+static const struct bk_usb_backend lu_backend = {
+	.name = "CH341A",
+	.submit = lu_submit,
+	.wait = lu_wait,
+	.cancel = lu_cancel,
+	.sleep_us = lu_sleep_us,
+	.now_us = lu_now_us,
+	.close = lu_close,
+};
+
+/* Finds vid:pid; notes a CH341A in UART mode, whose fix is the jumper. */
+static int find(struct lu *d, uint16_t vid, uint16_t pid, libusb_device **dev, int *uart, struct bk_err *err)
+{
+	libusb_device **list;
+	ssize_t n = libusb_get_device_list(d->ctx, &list);
+	if (n < 0)
+		return bk_fail(err, BK_ENODEV, "cannot list USB devices: %s", libusb_strerror((int)n));
+	*dev = NULL;
+	for (ssize_t i = 0; i < n && !*dev; i++) {
+		struct libusb_device_descriptor desc;
+		if (libusb_get_device_descriptor(list[i], &desc))
+			continue;
+		if (desc.idVendor == vid && desc.idProduct == pid)
+			*dev = libusb_ref_device(list[i]);
+		else if (desc.idVendor == VID && desc.idProduct == PID_UART)
+			*uart = 1;
+	}
+	libusb_free_device_list(list, 1);
+	return 0;
+}
+
+int bk_usb_open_libusb(uint16_t vid, uint16_t pid, struct bk_err *err, struct bk_usb **out)
+{
+	struct lu *d = calloc(1, sizeof *d);
+	if (!d)
+		return bk_fail(err, BK_ENOMEM, "out of memory");
+	libusb_device *dev = NULL;
+	int uart = 0, r = libusb_init(&d->ctx);
+	if (r) {
+		d->ctx = NULL;
+		r = bk_fail(err, BK_ENODEV, "no CH341A can be found: USB is not available here (libusb: %s); is /dev/bus/usb present and readable?",
+			    libusb_strerror(r));
+		goto fail;
+	}
+	r = find(d, vid, pid, &dev, &uart, err);
+	if (r)
+		goto fail;
+	if (!dev) {
+		r = uart ? bk_fail(err, BK_ENODEV,
+				   "the CH341A is in UART mode (USB 1a86:5523): move its jumper to the I2C/SPI position and plug it in again")
+			 : bk_fail(err, BK_ENODEV,
+				   "no CH341A found (USB %04x:%04x): is it plugged in? see README 'Permissions' for the udev rule",
+				   vid, pid);
+		goto fail;
+	}
+	r = libusb_open(dev, &d->h);
+	uint8_t bus = libusb_get_bus_number(dev), addr = libusb_get_device_address(dev);
+	libusb_unref_device(dev);
+	if (r) {
+		d->h = NULL;
+		r = r == LIBUSB_ERROR_ACCESS
+			    ? bk_fail(err, BK_EACCESS,
+				      "CH341A found (bus %u device %u) but access is denied: install the udev rule in README 'Permissions' or run as root",
+				      bus, addr)
+			    : bk_fail(err, map_error(r), "cannot open the CH341A: %s", libusb_strerror(r));
+		goto fail;
+	}
+	/* A kernel driver (ch341 or a stray one) must let go of interface 0. */
+	if (libusb_kernel_driver_active(d->h, 0) == 1) {
+		r = libusb_detach_kernel_driver(d->h, 0);
+		if (r) {
+			r = bk_fail(err, map_error(r),
+				    "a kernel driver holds the CH341A and could not be detached (%s): run as root or unload it (rmmod ch341)",
+				    libusb_strerror(r));
+			goto fail;
+		}
+	}
+	r = libusb_claim_interface(d->h, 0);
+	if (r) {
+		r = r == LIBUSB_ERROR_BUSY
+			    ? bk_fail(err, BK_EBUSY, "the CH341A is in use by another program (flashrom? another bkspi?): close it and retry")
+			    : bk_fail(err, map_error(r), "cannot claim the CH341A: %s", libusb_strerror(r));
+		goto fail;
+	}
+	d->claimed = 1;
+	return bk_usb_wrap(&lu_backend, d, err, out);
+fail:
+	lu_close(d);
+	return r;
+}

@@ -1,0 +1,74 @@
+/* The USB transfer seam. Only src/usb includes libusb.h.
+ *
+ * A bk_usb is an opened, claimed device with one bulk OUT and one bulk IN
+ * endpoint. Transfers are asynchronous: submit as many as you like, then
+ * wait; completions arrive in submission order per endpoint. Two backends
+ * implement it: libusb (real hardware) and the emulator (src/emu), which
+ * also owns the clock, so everything above this line runs unchanged against
+ * either and is timed in the emulator's virtual time. */
+#ifndef BK_USB_USB_H
+#define BK_USB_USB_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/err.h"
+
+struct bk_usb_xfer;
+typedef void (*bk_usb_done_fn)(struct bk_usb_xfer *x);
+
+struct bk_usb_xfer {
+	int is_in;             /* 1: bulk IN, 0: bulk OUT */
+	uint8_t *buf;
+	size_t length;
+	size_t actual;         /* bytes moved, valid in done() */
+	int status;            /* 0 or BK_E*, valid in done() */
+	bk_usb_done_fn done;   /* called from bk_usb_wait() */
+	void *user;
+	void *priv;            /* the backend's */
+};
+
+/* What a backend provides. `dev` is the backend's own state. */
+struct bk_usb_backend {
+	const char *name;
+	int (*submit)(void *dev, struct bk_usb_xfer *x);
+	/* Completes at least one submitted transfer (calling its done()) or
+	 * fails with BK_ETIMEDOUT after timeout_ms; BK_EGONE once unplugged. */
+	int (*wait)(void *dev, unsigned timeout_ms);
+	/* Asks a pending transfer to finish early; its done() still runs. */
+	void (*cancel)(void *dev, struct bk_usb_xfer *x);
+	void (*sleep_us)(void *dev, uint64_t us);
+	uint64_t (*now_us)(void *dev);
+	void (*close)(void *dev);
+};
+
+struct bk_usb;
+
+/* Wraps a backend; takes ownership of dev (closed by bk_usb_close). */
+int bk_usb_wrap(const struct bk_usb_backend *be, void *dev, struct bk_err *err,
+		struct bk_usb **out);
+
+/* Opens the first device vid:pid through libusb, detaching a bound kernel
+ * driver and claiming interface 0. Errors name the fix (udev rule, jumper). */
+int bk_usb_open_libusb(uint16_t vid, uint16_t pid, struct bk_err *err,
+		       struct bk_usb **out);
+
+void bk_usb_close(struct bk_usb *u);
+
+/* Sends `out` as n_out bulk OUT transfers of out_len[i] bytes each (a
+ * short packet can only end a transfer) while collecting n_in IN transfers
+ * of in_len[i] bytes each, back to back, into `in`. Keeps many transfers
+ * queued both ways so the device never waits for the host. On failure
+ * every transfer still pending is cancelled and reaped before returning. */
+int bk_usb_stream(struct bk_usb *u, const uint8_t *out, const uint16_t *out_len, size_t n_out,
+		  uint8_t *in, const uint8_t *in_len, size_t n_in);
+
+/* Reads and drops whatever the device still holds after a failed stream,
+ * so the next stream's replies line up with its requests. */
+int bk_usb_drain(struct bk_usb *u);
+
+void bk_usb_sleep_us(struct bk_usb *u, uint64_t us);
+uint64_t bk_usb_now_us(struct bk_usb *u);
+const char *bk_usb_backend_name(const struct bk_usb *u);
+
+#endif
