@@ -1,0 +1,195 @@
+#include "cli/args.h"
+
+#include <ctype.h>
+#include <getopt.h>
+#include <string.h>
+
+const char bk_usage[] =
+	"usage: bkspi [options] COMMAND [FILE]\n"
+	"\n"
+	"Reads, writes and rescues the flash of Beken BK72xx chips (BK7231T/U/N,\n"
+	"BK7252, BK7238) over a CH341A, and any SPI NOR flash up to 16 MiB.\n"
+	"\n"
+	"commands:\n"
+	"  detect        programmer, Beken entry, flash ID, name, size, status/protection\n"
+	"  read [FILE]   flash (or --offset/--length) to FILE; default backups/<part>_<label>_<time>.bin\n"
+	"  write FILE    program FILE at --offset: backup, unprotect, erase and program only\n"
+	"                what differs, verify, then pulse CEN so the chip boots\n"
+	"  verify FILE   compare the flash at --offset with FILE\n"
+	"  erase         erase --offset/--length (4 KiB aligned) or the whole chip, after a backup\n"
+	"  enter         put a Beken chip in SPI mode and leave it there (for flashrom etc.)\n"
+	"  reset         pulse CEN so the chip boots normally\n"
+	"\n"
+	"options:\n"
+	"  -p, --programmer NAME  ch341a (default) or sim (the built-in simulated CH341A)\n"
+	"  -t, --target NAME      beken (default: CEN pulse + 0xD2 entry) or spi (plain flash)\n"
+	"      --offset N         start address (decimal, 0x hex, K/M suffix)\n"
+	"      --length N         byte count (same forms)\n"
+	"      --label NAME       name part of backup files\n"
+	"      --no-backup        do not save the flash before write/erase\n"
+	"      --no-verify        do not read back after write/erase\n"
+	"      --no-reset         leave the chip in SPI mode after the command\n"
+	"      --force            overwrite output files; write even when bkspi would refuse\n"
+	"      --json             print one JSON object on stdout\n"
+	"  -q, --quiet            errors only\n"
+	"  -v, --verbose          more detail (USB statistics)\n"
+	"      --sim-image FILE   flash image behind -p sim (default ~/.local/state/bkspi/sim-flash.bin)\n"
+	"      --sim-config K=V,… simulator settings and faults (README 'Simulator')\n"
+	"  -h, --help             this text\n"
+	"  -V, --version          version\n"
+	"\n"
+	"exit codes: 0 ok, 1 operation failed, 2 usage or bad input, 3 programmer/USB,\n"
+	"4 target did not answer, 130 interrupted.\n"
+	"\n"
+	"Wiring (CH341A -> Beken): D0->P21 CSN, D3->P20 SCK, D5->P22 SI, D7<-P23 SO,\n"
+	"D2->CEN, GND, 3.3 V. Many black CH341A boards put 5 V on the data lines:\n"
+	"use a 3.3 V-modded board for BK chips. Set the jumper to I2C/SPI.\n";
+
+int bk_parse_num(const char *s, uint64_t max, uint64_t *out)
+{
+	uint64_t v = 0, base = 10;
+	if (!s || !*s)
+		return BK_EINVAL;
+	if (s[0] == '0' && (s[1] == 'x' || s[1] == 'X')) {
+		base = 16;
+		s += 2;
+		if (!isxdigit((unsigned char)*s))
+			return BK_EINVAL;
+	} else if (!isdigit((unsigned char)*s)) {
+		return BK_EINVAL;
+	}
+	for (; isxdigit((unsigned char)*s); s++) {
+		unsigned d = isdigit((unsigned char)*s) ? (unsigned)(*s - '0')
+							: (unsigned)(tolower((unsigned char)*s) - 'a' + 10);
+		if (d >= base || v > (UINT64_MAX - d) / base)
+			return BK_EINVAL;
+		v = v * base + d;
+	}
+	uint64_t unit = 1;
+	if (*s == 'k' || *s == 'K')
+		unit = 1024;
+	else if (*s == 'm' || *s == 'M')
+		unit = 1024 * 1024;
+	if (unit > 1)
+		s++;
+	if (*s || v > UINT64_MAX / unit || v * unit > max)
+		return BK_EINVAL;
+	*out = v * unit;
+	return 0;
+}
+
+static const struct {
+	const char *name;
+	enum bk_cmd cmd;
+	int file;   /* 0 none, 1 optional, 2 required */
+} commands[] = {
+	{ "detect", CMD_DETECT, 0 }, { "read", CMD_READ, 1 },   { "write", CMD_WRITE, 2 },
+	{ "verify", CMD_VERIFY, 2 }, { "erase", CMD_ERASE, 0 }, { "enter", CMD_ENTER, 0 },
+	{ "reset", CMD_RESET, 0 },
+};
+
+enum { O_OFFSET = 256, O_LENGTH, O_LABEL, O_NO_BACKUP, O_NO_VERIFY, O_NO_RESET, O_FORCE, O_JSON,
+       O_SIM_IMAGE, O_SIM_CONFIG };
+
+static const struct option long_opts[] = {
+	{ "programmer", required_argument, NULL, 'p' },
+	{ "target", required_argument, NULL, 't' },
+	{ "offset", required_argument, NULL, O_OFFSET },
+	{ "length", required_argument, NULL, O_LENGTH },
+	{ "label", required_argument, NULL, O_LABEL },
+	{ "no-backup", no_argument, NULL, O_NO_BACKUP },
+	{ "no-verify", no_argument, NULL, O_NO_VERIFY },
+	{ "no-reset", no_argument, NULL, O_NO_RESET },
+	{ "force", no_argument, NULL, O_FORCE },
+	{ "json", no_argument, NULL, O_JSON },
+	{ "quiet", no_argument, NULL, 'q' },
+	{ "verbose", no_argument, NULL, 'v' },
+	{ "sim-image", required_argument, NULL, O_SIM_IMAGE },
+	{ "sim-config", required_argument, NULL, O_SIM_CONFIG },
+	{ "help", no_argument, NULL, 'h' },
+	{ "version", no_argument, NULL, 'V' },
+	{ NULL, 0, NULL, 0 },
+};
+
+#define MAX_ADDR (16ull << 20)
+
+static int num_arg(const char *name, const char *val, uint64_t *out, int *has, struct bk_err *err)
+{
+	if (bk_parse_num(val, MAX_ADDR, out))
+		return bk_fail(err, BK_EINVAL,
+			       "--%s '%s' is not a byte count from 0 to 16M (use decimal, 0x hex, or a K/M suffix)",
+			       name, val);
+	*has = 1;
+	return 0;
+}
+
+int bk_args_parse(int argc, char **argv, struct bk_opts *o, struct bk_err *err)
+{
+	*o = (struct bk_opts){ .programmer = "ch341a", .target = BK_TARGET_BEKEN };
+	optind = 1;
+	opterr = 0;
+	int c, r = 0;
+	while (!r && (c = getopt_long(argc, argv, ":p:t:qvhV", long_opts, NULL)) != -1) {
+		switch (c) {
+		case 'p':
+			if (strcmp(optarg, "ch341a") && strcmp(optarg, "sim"))
+				r = bk_fail(err, BK_EINVAL, "unknown programmer '%s': use ch341a or sim", optarg);
+			o->programmer = optarg;
+			break;
+		case 't':
+			if (!strcmp(optarg, "beken"))
+				o->target = BK_TARGET_BEKEN;
+			else if (!strcmp(optarg, "spi"))
+				o->target = BK_TARGET_SPI;
+			else
+				r = bk_fail(err, BK_EINVAL, "unknown target '%s': use beken or spi", optarg);
+			break;
+		case O_OFFSET: r = num_arg("offset", optarg, &o->offset, &o->has_offset, err); break;
+		case O_LENGTH: r = num_arg("length", optarg, &o->length, &o->has_length, err); break;
+		case O_LABEL: o->label = optarg; break;
+		case O_NO_BACKUP: o->no_backup = 1; break;
+		case O_NO_VERIFY: o->no_verify = 1; break;
+		case O_NO_RESET: o->no_reset = 1; break;
+		case O_FORCE: o->force = 1; break;
+		case O_JSON: o->json = 1; break;
+		case 'q': o->quiet = 1; break;
+		case 'v': o->verbose = 1; break;
+		case O_SIM_IMAGE: o->sim_image = optarg; break;
+		case O_SIM_CONFIG: o->sim_config = optarg; break;
+		case 'h': o->help = 1; break;
+		case 'V': o->version = 1; break;
+		case ':':
+			r = optopt > 0 && optopt < 128
+				    ? bk_fail(err, BK_EINVAL, "option -%c needs a value; see bkspi --help", optopt)
+				   : bk_fail(err, BK_EINVAL, "option %s needs a value; see bkspi --help", argv[optind - 1]);
+			break;
+		default:
+			/* optopt names a bad short option even inside a cluster (-xq). */
+			r = optopt > 0 && optopt < 128
+				    ? bk_fail(err, BK_EINVAL, "unknown option '-%c'; see bkspi --help", optopt)
+				   : bk_fail(err, BK_EINVAL, "unknown option '%s'; see bkspi --help", argv[optind - 1]);
+			break;
+		}
+	}
+	if (r || o->help || o->version)
+		return r;
+	if (optind >= argc)
+		return bk_fail(err, BK_EINVAL, "no command given; try bkspi --help");
+	o->cmd_name = argv[optind++];
+	for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++) {
+		if (strcmp(o->cmd_name, commands[i].name))
+			continue;
+		o->cmd = commands[i].cmd;
+		if (optind < argc && commands[i].file)
+			o->file = argv[optind++];
+		if (commands[i].file == 2 && !o->file)
+			return bk_fail(err, BK_EINVAL, "%s needs a FILE; see bkspi --help", o->cmd_name);
+		if (optind < argc)
+			return bk_fail(err, BK_EINVAL, "unexpected argument '%s' after %s", argv[optind], o->cmd_name);
+		if (o->file && !*o->file)
+			return bk_fail(err, BK_EINVAL, "empty file name");
+		return 0;
+	}
+	return bk_fail(err, BK_EINVAL, "unknown command '%s'; commands: detect read write verify erase enter reset",
+		       o->cmd_name);
+}

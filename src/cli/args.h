@@ -1,0 +1,34 @@
+/* Command-line parsing: options, subcommand, numbers with K/M suffixes. */
+#ifndef BK_CLI_ARGS_H
+#define BK_CLI_ARGS_H
+
+#include <stdint.h>
+
+#include "core/err.h"
+#include "target/target.h"
+
+enum bk_cmd { CMD_NONE, CMD_DETECT, CMD_READ, CMD_WRITE, CMD_VERIFY, CMD_ERASE, CMD_ENTER, CMD_RESET };
+
+struct bk_opts {
+	enum bk_cmd cmd;
+	const char *cmd_name;
+	const char *file;
+	const char *programmer;   /* "ch341a" or "sim" */
+	enum bk_target_kind target;
+	uint64_t offset, length;
+	int has_offset, has_length;
+	const char *label;
+	int no_backup, no_verify, no_reset, force, json, quiet, verbose;
+	int help, version;
+	const char *sim_image, *sim_config;
+};
+
+/* Parses a byte count or address: decimal, 0x hex, optional K or M
+ * (KiB, MiB) suffix. Rejects signs, garbage and values above max. */
+int bk_parse_num(const char *s, uint64_t max, uint64_t *out);
+
+int bk_args_parse(int argc, char **argv, struct bk_opts *o, struct bk_err *err);
+
+extern const char bk_usage[];
+
+#endif

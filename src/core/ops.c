@@ -1,0 +1,206 @@
+#include "core/ops.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/outfile.h"
+#include "spi/chips.h"
+
+#define CHUNK (64u * 1024)
+
+static void progress(const struct bk_job *job, const char *phase, uint64_t done, uint64_t total)
+{
+	if (job->hooks && job->hooks->progress)
+		job->hooks->progress(job->hooks->user, phase, done, total);
+}
+
+static int check_cancel(const struct bk_job *job, const char *phase, uint32_t addr)
+{
+	if (job->hooks && job->hooks->cancelled && job->hooks->cancelled(job->hooks->user))
+		return bk_fail(job->err, BK_EINTR, "interrupted during %s at 0x%06X", phase, addr);
+	return 0;
+}
+
+int bk_op_read(const struct bk_job *job, const char *phase, uint32_t addr, uint8_t *buf, uint32_t len)
+{
+	progress(job, phase, 0, len);
+	for (uint32_t done = 0; done < len;) {
+		uint32_t n = len - done < CHUNK ? len - done : CHUNK;
+		int r = check_cancel(job, phase, addr + done);
+		if (!r)
+			r = bk_flash_read(job->flash, addr + done, buf + done, n);
+		if (r)
+			return r;
+		done += n;
+		progress(job, phase, done, len);
+	}
+	return 0;
+}
+
+static void diff(const uint8_t *got, const uint8_t *want, uint32_t n, uint32_t at, struct bk_mismatch *mm)
+{
+	for (uint32_t i = 0; i < n; i++) {
+		if (got[i] == want[i])
+			continue;
+		if (!mm->count)
+			mm->first = at + i;
+		mm->last = at + i;
+		mm->count++;
+	}
+}
+
+int bk_op_verify(const struct bk_job *job, uint32_t addr, const uint8_t *want, uint32_t len,
+		 struct bk_mismatch *mm)
+{
+	uint8_t *buf = malloc(CHUNK);
+	if (!buf)
+		return bk_fail(job->err, BK_ENOMEM, "out of memory");
+	memset(mm, 0, sizeof *mm);
+	progress(job, "verify", 0, len);
+	int r = 0;
+	for (uint32_t done = 0; done < len && !r;) {
+		uint32_t n = len - done < CHUNK ? len - done : CHUNK;
+		r = check_cancel(job, "verify", addr + done);
+		if (!r)
+			r = bk_flash_read(job->flash, addr + done, buf, n);
+		/* One bad read is not a bad flash: only what a second read
+		 * confirms counts. */
+		if (!r && memcmp(buf, want + done, n)) {
+			r = bk_flash_read(job->flash, addr + done, buf, n);
+			if (!r)
+				diff(buf, want + done, n, addr + done, mm);
+		}
+		done += n;
+		progress(job, "verify", done, len);
+	}
+	free(buf);
+	if (!r && mm->count)
+		r = bk_fail(job->err, BK_EVERIFY,
+			    "verify failed: %u bytes differ between 0x%06X and 0x%06X (read twice)",
+			    mm->count, mm->first, mm->last);
+	return r;
+}
+
+/* Runs the plan in address order, each block erased right before its pages
+ * are programmed, so an interruption leaves at most one block unfinished. */
+static int execute(const struct bk_job *job, const struct bk_plan *plan, const uint8_t *want, uint32_t base)
+{
+	uint64_t total = (uint64_t)plan->erased * 4096 + (uint64_t)plan->pages * 256, done = 0;
+	size_t e = 0, p = 0;
+	if (plan->n_erase)
+		progress(job, "erase", 0, total);
+	while (e < plan->n_erase || p < plan->n_program) {
+		int erase_next = e < plan->n_erase &&
+				 (p == plan->n_program || plan->erase[e].addr <= plan->program[p].addr);
+		const struct bk_plan_op *op = erase_next ? &plan->erase[e++] : &plan->program[p++];
+		int r = check_cancel(job, erase_next ? "erase" : "program", op->addr);
+		if (!r)
+			r = erase_next ? bk_flash_erase(job->flash, op->addr, op->len)
+				       : bk_flash_program(job->flash, op->addr, want + (op->addr - base), op->len);
+		if (r)
+			return r;
+		done += op->len;
+		progress(job, erase_next ? "erase" : "program", done, total);
+	}
+	return 0;
+}
+
+/* Reads back every run of sectors the plan touched; the rest was compared
+ * with the wanted data while planning. */
+static int verify_touched(const struct bk_job *job, const struct bk_plan *plan, const uint8_t *want,
+			  const uint8_t *ff, uint32_t base, uint32_t span, struct bk_write_report *rep)
+{
+	uint32_t n = span / 4096;
+	uint8_t *touched = calloc(n ? n : 1, 1);
+	if (!touched)
+		return bk_fail(job->err, BK_ENOMEM, "out of memory");
+	for (size_t i = 0; i < plan->n_erase; i++)
+		memset(touched + (plan->erase[i].addr - base) / 4096, 1, plan->erase[i].len / 4096);
+	for (size_t i = 0; i < plan->n_program; i++)
+		touched[(plan->program[i].addr - base) / 4096] = 1;
+	int r = 0;
+	for (uint32_t s = 0; s < n && !r;) {
+		if (!touched[s]) {
+			s++;
+			continue;
+		}
+		uint32_t e = s;
+		while (e < n && touched[e])
+			e++;
+		uint32_t addr = base + s * 4096, len = (e - s) * 4096;
+		struct bk_mismatch mm;
+		/* An erase compares against 0xFF one chunk at a time. */
+		for (uint32_t done = 0; done < len && !r; done += want ? len : CHUNK)
+			r = bk_op_verify(job, addr + done, want ? want + (addr - base) : ff,
+					 want ? len : (len - done < CHUNK ? len - done : CHUNK), &mm);
+		rep->read_back += len;
+		s = e;
+	}
+	free(touched);
+	return r;
+}
+
+int bk_op_write(const struct bk_job *job, const struct bk_write *w, struct bk_write_report *rep)
+{
+	const struct bk_flash_info *info = bk_flash_info(job->flash);
+	memset(rep, 0, sizeof *rep);
+	if ((uint64_t)w->base + w->span > info->size)
+		return bk_fail(job->err, BK_EINVAL, "0x%X bytes at 0x%06X end past the %u KiB flash",
+			       w->span, w->base, info->size / 1024);
+
+	/* What the flash holds now: the whole chip for a backup, else only the
+	 * span, and nothing at all for an unsaved erase. */
+	uint8_t *old = NULL, *ff = NULL, *span_old = NULL;
+	int r = 0;
+	int need_old = w->backup_path || w->want;
+	if (need_old) {
+		uint32_t at = w->backup_path ? 0 : w->base, len = w->backup_path ? info->size : w->span;
+		old = malloc(len);
+		if (!old)
+			return bk_fail(job->err, BK_ENOMEM, "out of memory");
+		r = bk_op_read(job, w->backup_path ? "backup" : "read", at, old, len);
+		if (!r && w->backup_path)
+			r = bk_outfile_write(w->backup_path, old, len, w->force_backup, job->err);
+		if (r) {
+			free(old);
+			return w->backup_path ? bk_err_ctx(job->err, "taking the backup (nothing was erased)") : r;
+		}
+		span_old = old + (w->base - at);
+	}
+	if (w->want) {
+		memcpy(w->want, span_old, w->data_off);
+		memcpy(w->want + w->data_off + w->data_len, span_old + w->data_off + w->data_len,
+		       w->span - w->data_off - w->data_len);
+	} else {
+		ff = malloc(CHUNK);
+		if (!ff) {
+			free(old);
+			return bk_fail(job->err, BK_ENOMEM, "out of memory");
+		}
+		memset(ff, 0xFF, CHUNK);
+	}
+
+	struct bk_plan plan;
+	r = bk_plan_build(span_old, w->want, w->base, w->span, info->erase, &plan, job->err);
+	free(old);
+	if (!r) {
+		rep->sectors = plan.sectors;
+		rep->same = plan.same;
+		rep->erased = plan.erased;
+		rep->program_only = plan.program_only;
+		rep->pages = plan.pages;
+		rep->erase_ops = (uint32_t)plan.n_erase;
+		if (plan.n_erase || plan.n_program)
+			r = bk_flash_unprotect(job->flash, &rep->unprotect);
+	}
+	if (!r)
+		r = execute(job, &plan, w->want, w->base);
+	if (!r && w->verify) {
+		r = verify_touched(job, &plan, w->want, ff, w->base, w->span, rep);
+		if (!r)
+			rep->verified = w->span;
+	}
+	bk_plan_free(&plan);
+	free(ff);
+	return r;
+}

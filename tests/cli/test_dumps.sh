@@ -1,0 +1,42 @@
+#!/bin/sh
+# A real BK7231T dump from ../shared/dumps written over the default synthetic
+# simulator image. The dumps hold device secrets: they are only compared with
+# cmp -s, never printed, and the copies in the temporary directory go with it.
+here=$(cd "$(dirname "$0")" && pwd)
+. "$here/lib.sh"
+
+dump=$DUMPS/bk7231t-tuya-ds-101jl-4gang-switch.bin
+if [ ! -d "$DUMPS" ] || [ ! -r "$dump" ]; then
+	echo "skip: ../shared/dumps not found"
+	skipped=$((skipped + 1))
+	finish
+fi
+
+newcase real_dump
+image=$XDG_STATE_HOME/bkspi/sim-flash.bin
+run -p sim -q detect   # makes the default synthetic 2 MiB image
+check "dump: default sim image made" "no 2 MiB $image" test "$(size_of "$image" 2>/dev/null)" = 2097152
+cp "$image" before.bin 2>/dev/null
+
+run -p sim write "$dump"
+expect_rc 0 "dump write (exit)"
+expect_stderr_empty "dump write (stderr)"
+check "dump write (sim image = dump)" "the simulator image differs from the dump" same "$image" "$dump"
+check "dump write (one backup)" "backups/ has $(count_files backups) files" test "$(count_files backups)" -eq 1
+check "dump write (backup = previous image)" "the backup differs from the synthetic image" \
+	same "$(backup_files | head -n 1)" before.bin
+expect_stdout_match "dump write (verified)" '^verify +OK: 2097152 bytes'
+
+run -p sim -q verify "$dump"
+expect_rc 0 "dump verify (exit)"
+run -p sim -q write "$dump"
+expect_rc 0 "dump write again (exit)"
+run -p sim --json --no-backup write "$dump"
+expect_json "dump write again (all 512 sectors skipped)" .write.skipped 512
+
+# And back: the backup restores the synthetic image.
+run -p sim -q --no-backup write before.bin
+expect_rc 0 "dump restore (exit)"
+check "dump restore (sim image = previous image)" "the simulator image differs from the backup" same "$image" before.bin
+
+finish
