@@ -69,4 +69,7 @@ demo: deps $(BIN)
 clean:
 	rm -rf build build-asan build-fuzz
 
+# Benchmarks, fuzzing and the libusb stand-in keep their rules beside them.
+include $(wildcard mk/*.mk)
+
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

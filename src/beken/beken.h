@@ -6,8 +6,8 @@
  *
  * Coordinates: an "addr" is a flash address. A dump may be rotated (its file
  * offset 0 holds flash address `rotation`, see bk_beken_detect_rotation);
- * bk_beken_analyse() undoes that, so every addr it reports is a flash
- * address. Fields named *_offset are file offsets. */
+ * bk_beken_analyse() undoes that, so every address it reports is a flash
+ * address. */
 #ifndef BK_BEKEN_BEKEN_H
 #define BK_BEKEN_BEKEN_H
 
@@ -67,7 +67,8 @@ struct bk_beken_fingerprint {
 	const char *version;         /* "1.0.5" */
 };
 
-/* The table entry matching the start of an unrotated image, or NULL. */
+/* The table entry matching the start of an unrotated image, or NULL (also
+ * when the image is shorter than 257 bytes). */
 const struct bk_beken_fingerprint *bk_beken_fingerprint(const uint8_t *img,
 							size_t size);
 
@@ -135,7 +136,7 @@ struct bk_beken_info {
 	const char *family_evidence; /* static text, never NULL */
 
 	int has_bootloader; /* CRC-framed bootloader at 0, known or not */
-	int has_boot_crc;  /* image holds the bytes the fingerprint needs */
+	int has_boot_crc;  /* image holds at least 256 bytes at flash 0 */
 	uint32_t boot_crc; /* CRC-32 of 256 bytes, 257 when the N entry matched */
 	const struct bk_beken_fingerprint *boot; /* NULL: unknown bootloader */
 
@@ -151,8 +152,9 @@ struct bk_beken_info {
 	int has_mac;
 	uint8_t mac[6];
 
-	uint32_t tuya_kvs; /* addr of the Tuya store's key page */
-	int tuya_kvs_only; /* the image is a bare store: key page at offset 0 */
+	uint32_t tuya_kvs; /* addr of the Tuya store's key page (0x1EE000) */
+	int tuya_kvs_only; /* the image is a bare store (key page at offset 0)
+			    * that belongs at tuya_kvs */
 
 	uint32_t obk_config; /* addr of a valid OpenBeken config */
 	uint32_t obk_version;

@@ -371,6 +371,11 @@ static const struct bk_usb_backend emu_backend = {
 	.close = emu_close,
 };
 
+const struct bk_usb_backend *bk_emu_backend(void)
+{
+	return &emu_backend;
+}
+
 int bk_emu_usb(struct bk_emu *e, struct bk_err *err, struct bk_usb **out)
 {
 	return bk_usb_wrap(&emu_backend, e, err, out);

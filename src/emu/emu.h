@@ -33,6 +33,10 @@ struct bk_emu_stats {
 int bk_emu_new(const char *config, struct bk_err *err, struct bk_emu **out);
 void bk_emu_free(struct bk_emu *e);
 
+/* The emulator's USB backend, for callers that drive it directly (the
+ * libusb stand-in the benchmarks preload into flashrom); dev is the emu. */
+const struct bk_usb_backend *bk_emu_backend(void);
+
 /* Hands the emulator to the USB layer; the returned handle owns it. */
 int bk_emu_usb(struct bk_emu *e, struct bk_err *err, struct bk_usb **out);
 

@@ -1,4 +1,4 @@
-#include "unit/dumps.h"
+#include "dumps.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -17,7 +17,7 @@
 #include <string.h>
 
 #include "beken/beken.h"
-#include "unit/dumps.h"
+#include "dumps.h"
 
 #define MIB2 0x200000u
 
