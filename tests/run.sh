@@ -4,8 +4,8 @@
 # "N passed, N failed, N skipped". With BKSPI_VALGRIND=1 each program and
 # each bkspi the CLI tests start runs under valgrind.
 set -u
-build=${1:-build}
 root=$(cd "$(dirname "$0")/.." && pwd)
+build=$(cd "${1:-build}" && pwd) || exit 1
 passed=0 failed=0 skipped=0 broken=""
 
 wrap=""
@@ -42,7 +42,7 @@ done
 for t in "$root"/tests/cli/test_*.sh; do
 	[ -f "$t" ] || continue
 	name=cli/$(basename "$t")
-	BKSPI="$root/$build/bkspi" BKSPI_WRAP="$wrap" sh "$t" >"$log" 2>&1
+	BKSPI="$build/bkspi" BKSPI_WRAP="$wrap" sh "$t" >"$log" 2>&1
 	rc=$?
 	line=$(grep -E '^[0-9]+ passed, [0-9]+ failed' "$log" | tail -n1)
 	p=$(echo "$line" | sed -E 's/^([0-9]+) passed.*/\1/')
