@@ -19,6 +19,8 @@ const char bk_usage[] =
 	"  erase         erase --offset/--length (4 KiB aligned) or the whole chip, after a backup\n"
 	"  enter         put a Beken chip in SPI mode and leave it there (for flashrom etc.)\n"
 	"  reset         pulse CEN so the chip boots normally\n"
+	"  info FILE     analyse a Beken flash dump or image offline: family, bootloader,\n"
+	"                rotation, CRC-16 integrity, partitions, RF/MAC, where it belongs\n"
 	"\n"
 	"options:\n"
 	"  -p, --programmer NAME  ch341a (default) or sim (the built-in simulated CH341A)\n"
@@ -29,7 +31,11 @@ const char bk_usage[] =
 	"      --no-backup        do not save the flash before write/erase\n"
 	"      --no-verify        do not read back after write/erase\n"
 	"      --no-reset         leave the chip in SPI mode after the command\n"
-	"      --force            overwrite output files; write even when bkspi would refuse\n"
+	"      --force            overwrite output files; write an image bkspi would refuse\n"
+	"                         (app-only at 0, full at 0x11000, OTA/UF2, other family)\n"
+	"      --keep-rf yes|no   keep the chip's RF calibration and MAC when a full image\n"
+	"                         covers them (default yes)\n"
+	"      --keep-tuya-config yes|no  keep the chip's Tuya key-value store (default no)\n"
 	"      --json             print one JSON object on stdout\n"
 	"  -q, --quiet            errors only\n"
 	"  -v, --verbose          more detail (USB statistics)\n"
@@ -85,11 +91,11 @@ static const struct {
 } commands[] = {
 	{ "detect", CMD_DETECT, 0 }, { "read", CMD_READ, 1 },   { "write", CMD_WRITE, 2 },
 	{ "verify", CMD_VERIFY, 2 }, { "erase", CMD_ERASE, 0 }, { "enter", CMD_ENTER, 0 },
-	{ "reset", CMD_RESET, 0 },
+	{ "reset", CMD_RESET, 0 },   { "info", CMD_INFO, 2 },
 };
 
 enum { O_OFFSET = 256, O_LENGTH, O_LABEL, O_NO_BACKUP, O_NO_VERIFY, O_NO_RESET, O_FORCE, O_JSON,
-       O_SIM_IMAGE, O_SIM_CONFIG };
+       O_SIM_IMAGE, O_SIM_CONFIG, O_KEEP_RF, O_KEEP_TUYA };
 
 static const struct option long_opts[] = {
 	{ "programmer", required_argument, NULL, 'p' },
@@ -104,6 +110,8 @@ static const struct option long_opts[] = {
 	{ "json", no_argument, NULL, O_JSON },
 	{ "quiet", no_argument, NULL, 'q' },
 	{ "verbose", no_argument, NULL, 'v' },
+	{ "keep-rf", required_argument, NULL, O_KEEP_RF },
+	{ "keep-tuya-config", required_argument, NULL, O_KEEP_TUYA },
 	{ "sim-image", required_argument, NULL, O_SIM_IMAGE },
 	{ "sim-config", required_argument, NULL, O_SIM_CONFIG },
 	{ "help", no_argument, NULL, 'h' },
@@ -112,6 +120,15 @@ static const struct option long_opts[] = {
 };
 
 #define MAX_ADDR (16ull << 20)
+
+static int yes_no(const char *name, const char *val, int *out, struct bk_err *err)
+{
+	if (!strcmp(val, "yes") || !strcmp(val, "no")) {
+		*out = !strcmp(val, "yes");
+		return 0;
+	}
+	return bk_fail(err, BK_EINVAL, "--%s takes yes or no, not '%s'", name, val);
+}
 
 static int num_arg(const char *name, const char *val, uint64_t *out, int *has, struct bk_err *err)
 {
@@ -125,7 +142,7 @@ static int num_arg(const char *name, const char *val, uint64_t *out, int *has, s
 
 int bk_args_parse(int argc, char **argv, struct bk_opts *o, struct bk_err *err)
 {
-	*o = (struct bk_opts){ .programmer = "ch341a", .target = BK_TARGET_BEKEN };
+	*o = (struct bk_opts){ .programmer = "ch341a", .target = BK_TARGET_BEKEN, .keep_rf = 1 };
 	optind = 1;
 	opterr = 0;
 	int c, r = 0;
@@ -154,6 +171,8 @@ int bk_args_parse(int argc, char **argv, struct bk_opts *o, struct bk_err *err)
 		case O_JSON: o->json = 1; break;
 		case 'q': o->quiet = 1; break;
 		case 'v': o->verbose = 1; break;
+		case O_KEEP_RF: r = yes_no("keep-rf", optarg, &o->keep_rf, err); break;
+		case O_KEEP_TUYA: r = yes_no("keep-tuya-config", optarg, &o->keep_tuya, err); break;
 		case O_SIM_IMAGE: o->sim_image = optarg; break;
 		case O_SIM_CONFIG: o->sim_config = optarg; break;
 		case 'h': o->help = 1; break;
@@ -190,6 +209,6 @@ int bk_args_parse(int argc, char **argv, struct bk_opts *o, struct bk_err *err)
 			return bk_fail(err, BK_EINVAL, "empty file name");
 		return 0;
 	}
-	return bk_fail(err, BK_EINVAL, "unknown command '%s'; commands: detect read write verify erase enter reset",
+	return bk_fail(err, BK_EINVAL, "unknown command '%s'; commands: detect read write verify erase enter reset info",
 		       o->cmd_name);
 }

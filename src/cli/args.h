@@ -7,7 +7,7 @@
 #include "core/err.h"
 #include "target/target.h"
 
-enum bk_cmd { CMD_NONE, CMD_DETECT, CMD_READ, CMD_WRITE, CMD_VERIFY, CMD_ERASE, CMD_ENTER, CMD_RESET };
+enum bk_cmd { CMD_NONE, CMD_DETECT, CMD_READ, CMD_WRITE, CMD_VERIFY, CMD_ERASE, CMD_ENTER, CMD_RESET, CMD_INFO };
 
 struct bk_opts {
 	enum bk_cmd cmd;
@@ -19,6 +19,7 @@ struct bk_opts {
 	int has_offset, has_length;
 	const char *label;
 	int no_backup, no_verify, no_reset, force, json, quiet, verbose;
+	int keep_rf, keep_tuya;   /* yes/no options, default yes and no */
 	int help, version;
 	const char *sim_image, *sim_config;
 };

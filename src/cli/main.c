@@ -14,7 +14,9 @@
 #include <unistd.h>
 
 #include "cli/args.h"
+#include "cli/info.h"
 #include "cli/progress.h"
+#include "core/safety.h"
 #include "core/ops.h"
 #include "core/outfile.h"
 #include "emu/emu.h"
@@ -373,15 +375,20 @@ static int cmd_read(struct app *a)
 	bk_progress_done(&a->progress);
 	if (!r)
 		r = bk_outfile_write(path, buf, len, a->o.force, &a->err);
-	free(buf);
-	if (r)
+	if (r) {
+		free(buf);
 		return r;
+	}
 	jset_str(a->out, "file", path);
 	jset_hex(a->out, "offset", addr, 6);
 	jset_int(a->out, "length", len);
 	double s = elapsed(a);
 	say(a, "read        %u KiB from 0x%06X to %s in %.2f s (%.1f KB/s)\n", len / 1024, addr, path, s,
 	    s > 0 ? len / s / 1000 : 0);
+	/* What a Beken flash holds, so a bad read or a foreign dump shows at once. */
+	if (a->o.target == BK_TARGET_BEKEN && addr == 0 && len >= BK_BEKEN_APP_START)
+		bk_info_summary(buf, len, a->out, !a->o.json && !a->o.quiet);
+	free(buf);
 	return 0;
 }
 
@@ -420,13 +427,59 @@ static int cmd_verify(struct app *a)
 	return 0;
 }
 
-static void report_write(struct app *a, const struct bk_write_report *w, const char *backup)
+static void report_kept(struct app *a, json_object *o, const char *key, const char *what,
+			const struct bk_kept *k)
+{
+	if (!k->kept)
+		return;
+	json_object *j = jobj(o, key);
+	jset_hex(j, "addr", k->addr, 6);
+	jset_int(j, "length", k->len);
+	say(a, "kept        this device's %s (0x%06X-0x%06X), not the file's\n", what, k->addr, k->addr + k->len - 1);
+}
+
+static void report_beken(struct app *a, json_object *o, const struct bk_write_report *w)
+{
+	const struct bk_safety *s = &w->safety;
+	json_object *img = jobj(o, "image");
+	jset_str(img, "kind", s->file.name);
+	jset_str(img, "family", bk_beken_family_name(s->file.family));
+	jset_str(img, "chip_family", bk_beken_family_name(s->chip));
+	say(a, "image       %s%s%s; chip bootloader: %s\n", s->file.name, s->file.family ? " for " : "",
+	    s->file.family ? bk_beken_family_name(s->file.family) : "", bk_beken_family_name(s->chip));
+	if (s->overridden[0]) {
+		jset_str(o, "forced", s->overridden);
+		if (!a->o.quiet && !a->o.json)
+			fprintf(stderr, "bkspi: warning: --force overrides a refusal: %s\n", s->overridden);
+	}
+	report_kept(a, o, "kept_rf", "RF calibration and MAC", &w->rf);
+	report_kept(a, o, "kept_tuya", "Tuya key-value store", &w->tuya);
+	char before[18], after[18], file[18];
+	if (w->has_mac_before) {
+		bk_format_mac(w->mac_before, before);
+		jset_str(o, "mac_before", before);
+	}
+	if (w->has_mac_after) {
+		bk_format_mac(w->mac_after, after);
+		jset_str(o, "mac_after", after);
+	}
+	if (w->has_mac_before && w->has_mac_after)
+		say(a, "mac         before %s, after %s\n", before, after);
+	if (w->has_file_mac && !w->rf.kept && w->has_mac_before && memcmp(w->file_mac, w->mac_before, 6)) {
+		bk_format_mac(w->file_mac, file);
+		say(a, "mac         the file's MAC %s replaced this device's (--keep-rf no)\n", file);
+	}
+}
+
+static void report_write(struct app *a, const struct bk_write_report *w, const char *backup, int beken)
 {
 	json_object *o = jobj(a->out, "write");
 	if (backup) {
 		jset_str(o, "backup", backup);
 		say(a, "backup      %s\n", backup);
 	}
+	if (beken)
+		report_beken(a, o, w);
 	if (w->unprotect.changed) {
 		json_object *u = jobj(o, "unprotect");
 		jset_hex(u, "sr1_before", w->unprotect.sr1_before, 2);
@@ -467,7 +520,9 @@ static int cmd_write_or_erase(struct app *a)
 	if (!erase)
 		len = (uint32_t)a->file_len;
 
-	struct bk_write w = { .verify = !a->o.no_verify, .force_backup = 0 };
+	struct bk_beken_rules rules = { .force = a->o.force, .keep_rf = a->o.keep_rf, .keep_tuya = a->o.keep_tuya };
+	int beken = !erase && a->o.target == BK_TARGET_BEKEN;
+	struct bk_write w = { .verify = !a->o.no_verify, .beken = beken ? &rules : NULL };
 	bk_plan_span(addr, len, &w.base, &w.span);
 	char backup[4096];
 	if (!a->o.no_backup) {
@@ -491,18 +546,40 @@ static int cmd_write_or_erase(struct app *a)
 	r = bk_op_write(&a->job, &w, &rep);
 	bk_progress_done(&a->progress);
 	free(w.want);
+	if (r == BK_EREFUSED)
+		bk_err_ctx(&a->err, "nothing was erased");
 	if (r)
 		return r;
-	report_write(a, &rep, w.backup_path);
+	report_write(a, &rep, w.backup_path, beken);
 	jset_hex(a->out, "offset", addr, 6);
 	jset_int(a->out, "length", len);
 	say(a, "%-11s %u KiB at 0x%06X in %.2f s\n", erase ? "erased" : "wrote", len / 1024, addr, elapsed(a));
 	return 0;
 }
 
+static int cmd_info(struct app *a)
+{
+	return bk_info_report(a->o.file, a->file_data, a->file_len, a->out, !a->o.json && !a->o.quiet, &a->err);
+}
+
+/* Refusals that need only the file come before any USB traffic; the
+ * family check comes later, once the chip's bootloader has been read. */
+static int preflight(struct app *a)
+{
+	if (a->o.cmd != CMD_WRITE || a->o.target != BK_TARGET_BEKEN)
+		return 0;
+	struct bk_safety s;
+	return bk_safety_check(a->file_data, a->file_len, (uint32_t)a->o.offset, NULL, 0, a->o.force, &s, &a->err);
+}
+
 static int run(struct app *a)
 {
-	int r = open_programmer(a);
+	if (a->o.cmd == CMD_INFO)
+		return cmd_info(a);
+	int r = preflight(a);
+	if (r)
+		return r;
+	r = open_programmer(a);
 	if (r)
 		return r;
 	bk_progress_init(&a->progress, a->prog, a->o.quiet || a->o.json);
@@ -571,7 +648,7 @@ int main(int argc, char **argv)
 
 	a.out = json_object_new_object();
 	jset_str(a.out, "command", a.o.cmd_name ? a.o.cmd_name : "");
-	if (!r && a.o.file && (a.o.cmd == CMD_WRITE || a.o.cmd == CMD_VERIFY))
+	if (!r && a.o.file && (a.o.cmd == CMD_WRITE || a.o.cmd == CMD_VERIFY || a.o.cmd == CMD_INFO))
 		r = load_file(&a, a.o.file);
 	if (!r && a.o.file && a.o.cmd == CMD_READ)
 		r = bk_outfile_check(a.o.file, a.o.force, &a.err);

@@ -140,6 +140,57 @@ static int verify_touched(const struct bk_job *job, const struct bk_plan *plan, 
 	return r;
 }
 
+/* Copies [addr, addr+len) of the device's old contents over the new data
+ * when it lies inside what is being written. */
+static void keep(const struct bk_write *w, const uint8_t *old0, uint32_t addr, uint32_t len, struct bk_kept *k)
+{
+	uint32_t lo = w->base + w->data_off, hi = lo + w->data_len;
+	if (addr == BK_BEKEN_NONE || addr < lo || addr + len > hi)
+		return;
+	memcpy(w->want + (addr - w->base), old0 + addr, len);
+	*k = (struct bk_kept){ 1, addr, len };
+}
+
+/* The Beken rules: refuse what would brick the chip, then keep what makes
+ * this device itself (its RF calibration and MAC, optionally its Tuya
+ * store) unless told otherwise. old0 is the flash from address 0, size
+ * old_len, or NULL when only the span was read. */
+static int apply_beken(const struct bk_job *job, const struct bk_write *w, const uint8_t *old0, uint32_t old_len,
+		       struct bk_write_report *rep)
+{
+	uint8_t boot[4096];
+	const uint8_t *b = old0;
+	if (!old0) {
+		int r = bk_flash_read(job->flash, 0, boot, sizeof boot);
+		if (r)
+			return r;
+		b = boot;
+	}
+	int r = bk_safety_check(w->want + w->data_off, w->data_len, w->base + w->data_off, b,
+				old0 ? old_len : sizeof boot, w->beken->force, &rep->safety, job->err);
+	if (r || !old0)
+		return r;
+
+	struct bk_beken_info dev;
+	if (bk_beken_analyse(old0, old_len, &dev, NULL) == 0 && !dev.rotation) {
+		rep->has_mac_before = dev.has_mac;
+		memcpy(rep->mac_before, dev.mac, 6);
+		if (dev.has_mac && w->base == 0) {
+			struct bk_err quiet;
+			rep->has_file_mac = bk_beken_mac(w->want, w->span, dev.rf_addr, rep->file_mac, &quiet) == 0;
+		}
+		if (w->beken->keep_rf && dev.has_mac)
+			keep(w, old0, dev.rf_addr, BK_BEKEN_SECTOR, &rep->rf);
+		if (w->beken->keep_tuya && dev.tuya_kvs != BK_BEKEN_NONE)
+			keep(w, old0, dev.tuya_kvs, old_len - dev.tuya_kvs, &rep->tuya);
+		if (dev.has_mac && w->base == 0) {
+			struct bk_err quiet;
+			rep->has_mac_after = bk_beken_mac(w->want, w->span, dev.rf_addr, rep->mac_after, &quiet) == 0;
+		}
+	}
+	return 0;
+}
+
 int bk_op_write(const struct bk_job *job, const struct bk_write *w, struct bk_write_report *rep)
 {
 	const struct bk_flash_info *info = bk_flash_info(job->flash);
@@ -171,6 +222,14 @@ int bk_op_write(const struct bk_job *job, const struct bk_write *w, struct bk_wr
 		memcpy(w->want, span_old, w->data_off);
 		memcpy(w->want + w->data_off + w->data_len, span_old + w->data_off + w->data_len,
 		       w->span - w->data_off - w->data_len);
+		if (w->beken) {
+			uint32_t at = w->backup_path ? 0 : w->base;
+			r = apply_beken(job, w, at == 0 ? old : NULL, w->backup_path ? info->size : w->span, rep);
+			if (r) {
+				free(old);
+				return r;
+			}
+		}
 	} else {
 		ff = malloc(CHUNK);
 		if (!ff) {

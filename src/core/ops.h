@@ -9,6 +9,7 @@
 
 #include "core/err.h"
 #include "core/plan.h"
+#include "core/safety.h"
 #include "spi/flash.h"
 
 struct bk_hooks {
@@ -36,6 +37,13 @@ struct bk_mismatch {
 int bk_op_verify(const struct bk_job *job, uint32_t addr, const uint8_t *want, uint32_t len,
 		 struct bk_mismatch *mm);
 
+/* What a write to a Beken chip respects beyond plain SPI. */
+struct bk_beken_rules {
+	int force;       /* write what the safety check would refuse */
+	int keep_rf;     /* keep the device's RF calibration/MAC sector */
+	int keep_tuya;   /* keep the device's Tuya key-value store */
+};
+
 struct bk_write {
 	uint32_t base, span;     /* sector-aligned span to write */
 	uint8_t *want;           /* span bytes: the new data at [data_off, data_off+data_len);
@@ -44,9 +52,19 @@ struct bk_write {
 	const char *backup_path; /* whole flash is saved here first; NULL: no backup */
 	int force_backup;        /* overwrite an existing backup file */
 	int verify;
+	const struct bk_beken_rules *beken; /* NULL: a generic SPI flash */
+};
+
+struct bk_kept {
+	int kept;
+	uint32_t addr, len;
 };
 
 struct bk_write_report {
+	struct bk_safety safety;      /* with beken rules */
+	struct bk_kept rf, tuya;
+	int has_mac_before, has_mac_after, has_file_mac;
+	uint8_t mac_before[6], mac_after[6], file_mac[6];
 	struct bk_unprotect unprotect;
 	uint32_t sectors, same, erased, program_only, pages;
 	uint32_t erase_ops;
