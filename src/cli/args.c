@@ -28,6 +28,7 @@ const char bk_usage[] =
 	"      --offset N         start address (decimal, 0x hex, K/M suffix)\n"
 	"      --length N         byte count (same forms)\n"
 	"      --label NAME       name part of backup files\n"
+	"      --confirm          read: confirm every sector (Beken CRC-16 or a second read)\n"
 	"      --no-backup        do not save the flash before write/erase\n"
 	"      --no-verify        do not read back after write/erase\n"
 	"      --no-reset         leave the chip in SPI mode after the command\n"
@@ -95,7 +96,7 @@ static const struct {
 };
 
 enum { O_OFFSET = 256, O_LENGTH, O_LABEL, O_NO_BACKUP, O_NO_VERIFY, O_NO_RESET, O_FORCE, O_JSON,
-       O_SIM_IMAGE, O_SIM_CONFIG, O_KEEP_RF, O_KEEP_TUYA };
+       O_SIM_IMAGE, O_SIM_CONFIG, O_KEEP_RF, O_KEEP_TUYA, O_CONFIRM };
 
 static const struct option long_opts[] = {
 	{ "programmer", required_argument, NULL, 'p' },
@@ -110,6 +111,7 @@ static const struct option long_opts[] = {
 	{ "json", no_argument, NULL, O_JSON },
 	{ "quiet", no_argument, NULL, 'q' },
 	{ "verbose", no_argument, NULL, 'v' },
+	{ "confirm", no_argument, NULL, O_CONFIRM },
 	{ "keep-rf", required_argument, NULL, O_KEEP_RF },
 	{ "keep-tuya-config", required_argument, NULL, O_KEEP_TUYA },
 	{ "sim-image", required_argument, NULL, O_SIM_IMAGE },
@@ -165,6 +167,7 @@ int bk_args_parse(int argc, char **argv, struct bk_opts *o, struct bk_err *err)
 		case O_LENGTH: r = num_arg("length", optarg, &o->length, &o->has_length, err); break;
 		case O_LABEL: o->label = optarg; break;
 		case O_NO_BACKUP: o->no_backup = 1; break;
+		case O_CONFIRM: o->confirm = 1; break;
 		case O_NO_VERIFY: o->no_verify = 1; break;
 		case O_NO_RESET: o->no_reset = 1; break;
 		case O_FORCE: o->force = 1; break;

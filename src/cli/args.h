@@ -20,6 +20,7 @@ struct bk_opts {
 	const char *label;
 	int no_backup, no_verify, no_reset, force, json, quiet, verbose;
 	int keep_rf, keep_tuya;   /* yes/no options, default yes and no */
+	int confirm;              /* read: confirm every sector */
 	int help, version;
 	const char *sim_image, *sim_config;
 };

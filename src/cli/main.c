@@ -57,6 +57,7 @@ struct app {
 	uint64_t t0;
 	uint8_t *file_data;
 	size_t file_len;
+	char backup[4096];         /* the backup this run saved, for messages */
 };
 
 static int exit_code(int err)
@@ -200,7 +201,10 @@ static int open_programmer(struct app *a)
 		if (!r)
 			r = bk_emu_usb(a->emu, &a->err, &usb);
 	} else {
-		r = bk_usb_open_libusb(0x1a86, 0x5512, &a->err, &usb);
+		int detached;
+		r = bk_usb_open_libusb(0x1a86, 0x5512, &a->err, &usb, &detached);
+		if (!r && detached && !a->o.quiet && !a->o.json)
+			fprintf(stderr, "bkspi: note: detached the kernel driver that held the CH341A\n");
 	}
 	if (!r)
 		r = bk_prog_open(usb, &a->err, &a->prog);
@@ -356,6 +360,22 @@ static int range(struct app *a, uint32_t *addr, uint32_t *len, uint64_t default_
 	return 0;
 }
 
+static void report_confirm(struct app *a, json_object *parent, const struct bk_confirm *c)
+{
+	if (!c->sectors)
+		return;
+	json_object *o = jobj(parent, "confirmed");
+	jset_int(o, "sectors", c->sectors);
+	jset_int(o, "by_crc", c->by_crc);
+	jset_int(o, "by_reread", c->by_reread);
+	jset_int(o, "corrected", c->corrected);
+	say(a, "confirmed   %u sectors: %u by their CRC-16 blocks, %u by a second read", c->sectors, c->by_crc,
+	    c->by_reread);
+	if (c->corrected)
+		say(a, "; %u misread at first and read again until two reads agreed", c->corrected);
+	say(a, "\n");
+}
+
 static int cmd_read(struct app *a)
 {
 	uint32_t addr, len;
@@ -370,9 +390,13 @@ static int cmd_read(struct app *a)
 	uint8_t *buf = r ? NULL : malloc(len);
 	if (!r && !buf)
 		r = bk_fail(&a->err, BK_ENOMEM, "out of memory");
+	struct bk_confirm conf = { 0 };
 	if (!r)
-		r = bk_op_read(&a->job, "read", addr, buf, len);
+		r = a->o.confirm ? bk_op_read_confirmed(&a->job, addr, buf, len, &conf)
+				 : bk_op_read(&a->job, "read", addr, buf, len);
 	bk_progress_done(&a->progress);
+	if (!r && a->o.confirm)
+		report_confirm(a, a->out, &conf);
 	if (!r)
 		r = bk_outfile_write(path, buf, len, a->o.force, &a->err);
 	if (r) {
@@ -480,6 +504,11 @@ static void report_write(struct app *a, const struct bk_write_report *w, const c
 	}
 	if (beken)
 		report_beken(a, o, w);
+	report_confirm(a, o, &w->confirm);
+	if (w->recovered) {
+		jset_int(o, "recovered", w->recovered);
+		say(a, "recovered   %u operations after USB faults (read back and planned again)\n", w->recovered);
+	}
 	if (w->unprotect.changed) {
 		json_object *u = jobj(o, "unprotect");
 		jset_hex(u, "sr1_before", w->unprotect.sr1_before, 2);
@@ -524,12 +553,11 @@ static int cmd_write_or_erase(struct app *a)
 	int beken = !erase && a->o.target == BK_TARGET_BEKEN;
 	struct bk_write w = { .verify = !a->o.no_verify, .beken = beken ? &rules : NULL };
 	bk_plan_span(addr, len, &w.base, &w.span);
-	char backup[4096];
 	if (!a->o.no_backup) {
-		r = backup_name(a, erase ? "before-erase" : "before-write", backup, sizeof backup);
+		r = backup_name(a, erase ? "before-erase" : "before-write", a->backup, sizeof a->backup);
 		if (r)
 			return r;
-		w.backup_path = backup;
+		w.backup_path = a->backup;
 	}
 	if (!erase) {
 		w.want = malloc(w.span);
@@ -628,6 +656,22 @@ static int run(struct app *a)
 	return r;
 }
 
+/* After a fault mid-job, the one line also says how to finish the job. */
+static void add_resume_hint(struct app *a, int r)
+{
+	if (!a->flash || (exit_code(r) != 3 && r != BK_EINTR) || a->o.cmd == CMD_DETECT)
+		return;
+	int changes = a->o.cmd == CMD_WRITE || a->o.cmd == CMD_ERASE;
+	char hint[sizeof a->err.msg];
+	snprintf(hint, sizeof hint, "; %srun the same command again%s%s%.200s",
+		 r == BK_EINTR ? "" : "reconnect the CH341A and ",
+		 changes ? ": it redoes only what still differs, then verifies" : "",
+		 a->backup[0] && access(a->backup, F_OK) == 0 ? "; the backup is " : "",
+		 a->backup[0] && access(a->backup, F_OK) == 0 ? a->backup : "");
+	size_t n = strlen(a->err.msg);
+	snprintf(a->err.msg + n, sizeof a->err.msg - n, "%s", hint);
+}
+
 int main(int argc, char **argv)
 {
 	struct app a = { 0 };
@@ -658,6 +702,8 @@ int main(int argc, char **argv)
 	report_stats(&a);
 
 	int code = exit_code(r);
+	if (r)
+		add_resume_hint(&a, r);
 	json_object_object_add(a.out, "ok", json_object_new_boolean(r == 0));
 	jset_int(a.out, "exit", code);
 	if (r) {

@@ -30,11 +30,32 @@ int bk_op_read(const struct bk_job *job, const char *phase, uint32_t addr, uint8
 		if (!r)
 			r = bk_flash_read(job->flash, addr + done, buf + done, n);
 		if (r)
-			return r;
+			return bk_err_ctx(job->err, "%s stopped after %u of %u KiB", phase, done / 1024, len / 1024);
 		done += n;
 		progress(job, phase, done, len);
 	}
 	return 0;
+}
+
+int bk_op_read_confirmed(const struct bk_job *job, uint32_t addr, uint8_t *buf, uint32_t len,
+			 struct bk_confirm *rep)
+{
+	/* Confirmation works on whole sectors: read the span around the range. */
+	uint32_t base, span;
+	bk_plan_span(addr, len, &base, &span);
+	uint8_t *tmp = base == addr && span == len ? buf : malloc(span);
+	if (!tmp)
+		return bk_fail(job->err, BK_ENOMEM, "out of memory");
+	memset(rep, 0, sizeof *rep);
+	int r = bk_op_read(job, "read", base, tmp, span);
+	if (!r)
+		r = bk_confirm_sectors(job, tmp, base, span, NULL, rep);
+	if (tmp != buf) {
+		if (!r)
+			memcpy(buf, tmp + (addr - base), len);
+		free(tmp);
+	}
+	return r;
 }
 
 static void diff(const uint8_t *got, const uint8_t *want, uint32_t n, uint32_t at, struct bk_mismatch *mm)
@@ -52,7 +73,7 @@ static void diff(const uint8_t *got, const uint8_t *want, uint32_t n, uint32_t a
 int bk_op_verify(const struct bk_job *job, uint32_t addr, const uint8_t *want, uint32_t len,
 		 struct bk_mismatch *mm)
 {
-	uint8_t *buf = malloc(CHUNK);
+	uint8_t *buf = malloc(2 * CHUNK);
 	if (!buf)
 		return bk_fail(job->err, BK_ENOMEM, "out of memory");
 	memset(mm, 0, sizeof *mm);
@@ -63,10 +84,11 @@ int bk_op_verify(const struct bk_job *job, uint32_t addr, const uint8_t *want, u
 		r = check_cancel(job, "verify", addr + done);
 		if (!r)
 			r = bk_flash_read(job->flash, addr + done, buf, n);
-		/* One bad read is not a bad flash: only what a second read
-		 * confirms counts. */
+		/* One bad read is not a bad flash: only what two reads agree on
+		 * counts. */
 		if (!r && memcmp(buf, want + done, n)) {
-			r = bk_flash_read(job->flash, addr + done, buf, n);
+			int fixed = 0;
+			r = bk_settle(job, buf, addr + done, n, buf + CHUNK, &fixed);
 			if (!r)
 				diff(buf, want + done, n, addr + done, mm);
 		}
@@ -76,14 +98,55 @@ int bk_op_verify(const struct bk_job *job, uint32_t addr, const uint8_t *want, u
 	free(buf);
 	if (!r && mm->count)
 		r = bk_fail(job->err, BK_EVERIFY,
-			    "verify failed: %u bytes differ between 0x%06X and 0x%06X (read twice)",
+			    "verify failed: %u bytes differ between 0x%06X and 0x%06X (each confirmed by two agreeing reads)",
 			    mm->count, mm->first, mm->last);
 	return r;
 }
 
+static int is_usb_fault(int r)
+{
+	return bk_err_transient(r);
+}
+
+static int run_op(const struct bk_job *job, int erase, const struct bk_plan_op *op, const uint8_t *want, uint32_t base)
+{
+	return erase ? bk_flash_erase(job->flash, op->addr, op->len)
+		     : bk_flash_program(job->flash, op->addr, want + (op->addr - base), op->len);
+}
+
+/* After a USB fault in the middle of an erase or program nobody knows how
+ * far the flash got, so nothing is repeated blindly: wait for it, read the
+ * sectors back, and plan again from what they really hold. */
+static int recover(const struct bk_job *job, const struct bk_plan_op *op, const uint8_t *want, uint32_t base)
+{
+	uint32_t s, len;
+	bk_plan_span(op->addr, op->len, &s, &len);
+	uint8_t *cur = malloc(len);
+	if (!cur)
+		return bk_fail(job->err, BK_ENOMEM, "out of memory");
+	struct bk_plan sub;
+	int r = bk_flash_wait_idle(job->flash, 3000000);
+	if (!r)
+		r = bk_flash_read(job->flash, s, cur, len);
+	if (!r)
+		r = bk_plan_build(cur, want ? want + (s - base) : NULL, s, len, bk_flash_info(job->flash)->erase, &sub, job->err);
+	free(cur);
+	if (r)
+		return r;
+	for (size_t i = 0; i < sub.n_erase && !r; i++)
+		r = run_op(job, 1, &sub.erase[i], NULL, 0);
+	for (size_t i = 0; i < sub.n_program && !r; i++)
+		r = run_op(job, 0, &sub.program[i], want, base);
+	bk_plan_free(&sub);
+	return r;
+}
+
+#define RECOVERIES 3
+
 /* Runs the plan in address order, each block erased right before its pages
  * are programmed, so an interruption leaves at most one block unfinished. */
-static int execute(const struct bk_job *job, const struct bk_plan *plan, const uint8_t *want, uint32_t base)
+static int execute(const struct bk_job *job, const struct bk_plan *plan, const uint8_t *want, uint32_t base,
+		   struct bk_write_report *rep)
 {
 	uint64_t total = (uint64_t)plan->erased * 4096 + (uint64_t)plan->pages * 256, done = 0;
 	size_t e = 0, p = 0;
@@ -93,14 +156,19 @@ static int execute(const struct bk_job *job, const struct bk_plan *plan, const u
 		int erase_next = e < plan->n_erase &&
 				 (p == plan->n_program || plan->erase[e].addr <= plan->program[p].addr);
 		const struct bk_plan_op *op = erase_next ? &plan->erase[e++] : &plan->program[p++];
-		int r = check_cancel(job, erase_next ? "erase" : "program", op->addr);
+		const char *phase = erase_next ? "erase" : "program";
+		int r = check_cancel(job, phase, op->addr);
 		if (!r)
-			r = erase_next ? bk_flash_erase(job->flash, op->addr, op->len)
-				       : bk_flash_program(job->flash, op->addr, want + (op->addr - base), op->len);
+			r = run_op(job, erase_next, op, want, base);
+		for (int tries = 0; is_usb_fault(r) && tries < RECOVERIES; tries++) {
+			rep->recovered++;
+			r = recover(job, op, want, base);
+		}
 		if (r)
-			return r;
+			return bk_err_ctx(job->err, "%s stopped after %llu of %llu KiB were erased or programmed", phase,
+					  (unsigned long long)(done / 1024), (unsigned long long)(total / 1024));
 		done += op->len;
-		progress(job, erase_next ? "erase" : "program", done, total);
+		progress(job, phase, done, total);
 	}
 	return 0;
 }
@@ -191,6 +259,72 @@ static int apply_beken(const struct bk_job *job, const struct bk_write *w, const
 	return 0;
 }
 
+/* The sectors a plan touches, one byte per sector of the span. */
+static uint8_t *touched_sectors(const struct bk_plan *plan, uint32_t base, uint32_t span)
+{
+	uint8_t *t = calloc(span / 4096 ? span / 4096 : 1, 1);
+	if (!t)
+		return NULL;
+	for (size_t i = 0; i < plan->n_erase; i++)
+		memset(t + (plan->erase[i].addr - base) / 4096, 1, plan->erase[i].len / 4096);
+	for (size_t i = 0; i < plan->n_program; i++)
+		t[(plan->program[i].addr - base) / 4096] = 1;
+	return t;
+}
+
+/* Fills the new data's margins from the flash, applies the Beken rules and
+ * plans. Until the sectors the plan touches are confirmed, a misread could
+ * have changed the plan, so this repeats while confirmation corrects
+ * anything. */
+static int plan_confirmed(const struct bk_job *job, const struct bk_write *w, uint8_t *old, uint32_t at,
+			  uint32_t old_len, struct bk_plan *plan, struct bk_write_report *rep)
+{
+	const struct bk_flash_info *info = bk_flash_info(job->flash);
+	uint8_t *span_old = old ? old + (w->base - at) : NULL;
+	uint8_t *done = old ? calloc(w->span / 4096, 1) : NULL;
+	if (old && !done)
+		return bk_fail(job->err, BK_ENOMEM, "out of memory");
+	int r = 0;
+	for (int round = 0;; round++) {
+		r = 0;
+		if (w->want) {
+			memcpy(w->want, span_old, w->data_off);
+			memcpy(w->want + w->data_off + w->data_len, span_old + w->data_off + w->data_len,
+			       w->span - w->data_off - w->data_len);
+			if (w->beken)
+				r = apply_beken(job, w, at == 0 ? old : NULL, old_len, rep);
+		}
+		if (!r)
+			r = bk_plan_build(span_old, w->want, w->base, w->span, info->erase, plan, job->err);
+		if (r || !old)
+			break;
+		/* Each sector is confirmed once, whichever round first touches it. */
+		uint8_t *touched = touched_sectors(plan, w->base, w->span);
+		if (!touched) {
+			r = bk_fail(job->err, BK_ENOMEM, "out of memory");
+			break;
+		}
+		for (uint32_t i = 0; i < w->span / 4096; i++) {
+			touched[i] &= !done[i];
+			done[i] |= touched[i];
+		}
+		uint32_t corrected = rep->confirm.corrected;
+		r = bk_confirm_sectors(job, span_old, w->base, w->span, touched, &rep->confirm);
+		free(touched);
+		if (r) {
+			bk_err_ctx(job->err, "confirming what the flash holds (nothing was erased)");
+			break;
+		}
+		if (rep->confirm.corrected == corrected || round == 3)
+			break;
+		bk_plan_free(plan);
+	}
+	if (r)
+		bk_plan_free(plan);
+	free(done);
+	return r;
+}
+
 int bk_op_write(const struct bk_job *job, const struct bk_write *w, struct bk_write_report *rep)
 {
 	const struct bk_flash_info *info = bk_flash_info(job->flash);
@@ -201,46 +335,31 @@ int bk_op_write(const struct bk_job *job, const struct bk_write *w, struct bk_wr
 
 	/* What the flash holds now: the whole chip for a backup, else only the
 	 * span, and nothing at all for an unsaved erase. */
-	uint8_t *old = NULL, *ff = NULL, *span_old = NULL;
+	uint8_t *old = NULL, *ff = NULL;
+	uint32_t at = w->backup_path ? 0 : w->base, old_len = w->backup_path ? info->size : w->span;
 	int r = 0;
-	int need_old = w->backup_path || w->want;
-	if (need_old) {
-		uint32_t at = w->backup_path ? 0 : w->base, len = w->backup_path ? info->size : w->span;
-		old = malloc(len);
+	if (w->backup_path || w->want) {
+		old = malloc(old_len);
 		if (!old)
 			return bk_fail(job->err, BK_ENOMEM, "out of memory");
-		r = bk_op_read(job, w->backup_path ? "backup" : "read", at, old, len);
-		if (!r && w->backup_path)
-			r = bk_outfile_write(w->backup_path, old, len, w->force_backup, job->err);
-		if (r) {
-			free(old);
-			return w->backup_path ? bk_err_ctx(job->err, "taking the backup (nothing was erased)") : r;
-		}
-		span_old = old + (w->base - at);
+		r = bk_op_read(job, w->backup_path ? "backup" : "read", at, old, old_len);
 	}
-	if (w->want) {
-		memcpy(w->want, span_old, w->data_off);
-		memcpy(w->want + w->data_off + w->data_len, span_old + w->data_off + w->data_len,
-		       w->span - w->data_off - w->data_len);
-		if (w->beken) {
-			uint32_t at = w->backup_path ? 0 : w->base;
-			r = apply_beken(job, w, at == 0 ? old : NULL, w->backup_path ? info->size : w->span, rep);
-			if (r) {
-				free(old);
-				return r;
-			}
-		}
-	} else {
+	if (!w->want) {
 		ff = malloc(CHUNK);
-		if (!ff) {
-			free(old);
-			return bk_fail(job->err, BK_ENOMEM, "out of memory");
-		}
-		memset(ff, 0xFF, CHUNK);
+		if (!ff)
+			r = r ? r : bk_fail(job->err, BK_ENOMEM, "out of memory");
+		else
+			memset(ff, 0xFF, CHUNK);
 	}
-
-	struct bk_plan plan;
-	r = bk_plan_build(span_old, w->want, w->base, w->span, info->erase, &plan, job->err);
+	struct bk_plan plan = { 0 };
+	if (!r)
+		r = plan_confirmed(job, w, old, at, old_len, &plan, rep);
+	/* Saved only now: every sector about to change has been confirmed. */
+	if (!r && w->backup_path) {
+		r = bk_outfile_write(w->backup_path, old, old_len, w->force_backup, job->err);
+		if (r)
+			bk_err_ctx(job->err, "saving the backup (nothing was erased)");
+	}
 	free(old);
 	if (!r) {
 		rep->sectors = plan.sectors;
@@ -253,7 +372,7 @@ int bk_op_write(const struct bk_job *job, const struct bk_write *w, struct bk_wr
 			r = bk_flash_unprotect(job->flash, &rep->unprotect);
 	}
 	if (!r)
-		r = execute(job, &plan, w->want, w->base);
+		r = execute(job, &plan, w->want, w->base, rep);
 	if (!r && w->verify) {
 		r = verify_touched(job, &plan, w->want, ff, w->base, w->span, rep);
 		if (!r)

@@ -7,6 +7,7 @@
 
 #include <stdint.h>
 
+#include "core/confirm.h"
 #include "core/err.h"
 #include "core/plan.h"
 #include "core/safety.h"
@@ -26,6 +27,10 @@ struct bk_job {
 };
 
 int bk_op_read(const struct bk_job *job, const char *phase, uint32_t addr, uint8_t *buf, uint32_t len);
+
+/* bk_op_read, then every sector confirmed (see bk_confirm_sectors). */
+int bk_op_read_confirmed(const struct bk_job *job, uint32_t addr, uint8_t *buf, uint32_t len,
+			 struct bk_confirm *rep);
 
 struct bk_mismatch {
 	uint32_t count;      /* differing bytes */
@@ -69,6 +74,8 @@ struct bk_write_report {
 	uint32_t sectors, same, erased, program_only, pages;
 	uint32_t erase_ops;
 	uint32_t verified, read_back;
+	struct bk_confirm confirm;    /* how the sectors about to change were confirmed */
+	uint32_t recovered;           /* operations redone after a USB fault */
 };
 
 int bk_op_write(const struct bk_job *job, const struct bk_write *w, struct bk_write_report *rep);

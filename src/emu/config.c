@@ -35,6 +35,7 @@ static const struct key {
 	NUM("unplug-after", unplug_after, UINT64_MAX),
 	NUM("usb-error-at", usb_error_at, UINT64_MAX),
 	NUM("usb-timeout-at", usb_timeout_at, UINT64_MAX),
+	NUM("interrupt-after", interrupt_after, UINT64_MAX),
 #undef NUM
 #undef BOOL
 };

@@ -23,7 +23,7 @@ struct emu_config {
 	uint32_t flip_ppm;
 	uint64_t seed;
 	enum emu_wire wire;
-	uint64_t unplug_after, usb_error_at, usb_timeout_at;
+	uint64_t unplug_after, usb_error_at, usb_timeout_at, interrupt_after;
 };
 
 int emu_config_parse(struct emu_config *c, const char *text, struct bk_err *err);

@@ -136,6 +136,11 @@ static int wait_ready(struct bk_flash *f, uint32_t expect_us, uint32_t timeout_u
 	}
 }
 
+int bk_flash_wait_idle(struct bk_flash *f, uint32_t timeout_us)
+{
+	return wait_ready(f, 0, timeout_us, "the interrupted operation", 0);
+}
+
 static int wren_and(struct bk_flash *f, const uint8_t *cmd, size_t len)
 {
 	static const uint8_t wren = OP_WREN;

@@ -37,6 +37,10 @@ struct bk_unprotect {
 /* Clears BP/TB/SEC and CMP, keeping every other bit (QE above all). */
 int bk_flash_unprotect(struct bk_flash *f, struct bk_unprotect *rep);
 
+/* Waits until the flash is no longer busy (after a transfer that failed
+ * half-way, say); BK_EFLASH after timeout_us. */
+int bk_flash_wait_idle(struct bk_flash *f, uint32_t timeout_us);
+
 /* Erases the aligned block of `size` (4 KiB, 32 KiB or 64 KiB) at addr. */
 int bk_flash_erase(struct bk_flash *f, uint32_t addr, uint32_t size);
 

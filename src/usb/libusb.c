@@ -166,8 +166,9 @@ static int find(struct lu *d, uint16_t vid, uint16_t pid, libusb_device **dev, i
 	return 0;
 }
 
-int bk_usb_open_libusb(uint16_t vid, uint16_t pid, struct bk_err *err, struct bk_usb **out)
+int bk_usb_open_libusb(uint16_t vid, uint16_t pid, struct bk_err *err, struct bk_usb **out, int *detached)
 {
+	*detached = 0;
 	struct lu *d = calloc(1, sizeof *d);
 	if (!d)
 		return bk_fail(err, BK_ENOMEM, "out of memory");
@@ -211,6 +212,7 @@ int bk_usb_open_libusb(uint16_t vid, uint16_t pid, struct bk_err *err, struct bk
 				    libusb_strerror(r));
 			goto fail;
 		}
+		*detached = 1;
 	}
 	r = libusb_claim_interface(d->h, 0);
 	if (r) {

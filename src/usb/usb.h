@@ -49,9 +49,10 @@ int bk_usb_wrap(const struct bk_usb_backend *be, void *dev, struct bk_err *err,
 		struct bk_usb **out);
 
 /* Opens the first device vid:pid through libusb, detaching a bound kernel
- * driver and claiming interface 0. Errors name the fix (udev rule, jumper). */
+ * driver (*detached tells) and claiming interface 0. Errors name the fix
+ * (udev rule, jumper). */
 int bk_usb_open_libusb(uint16_t vid, uint16_t pid, struct bk_err *err,
-		       struct bk_usb **out);
+		       struct bk_usb **out, int *detached);
 
 void bk_usb_close(struct bk_usb *u);
 
