@@ -22,7 +22,7 @@ TESTS    := $(TEST_SRC:%.c=$(BUILD)/%)
 LIB      := $(BUILD)/libbkspi.a
 BIN      := $(BUILD)/bkspi
 
-.PHONY: all deps check test test-asan test-valgrind demo clean
+.PHONY: all deps check test test-asan test-valgrind build-clang demo clean
 
 all: $(BIN)
 
@@ -41,9 +41,8 @@ $(LIB): $(LIB_OBJ)
 $(BIN): $(BUILD)/src/cli/main.o $(LIB)
 	$(CC) $(CFLAGS) -o $@ $^ $(PKG_LIBS) $(LDFLAGS)
 
-$(BUILD)/tests/%: tests/%.c $(TEST_SUPPORT:%.c=$(BUILD)/%.o) $(LIB)
-	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(BK_CFLAGS) $(PKG_CFLAGS) -Itests -o $@ $^ $(TEST_LIBS) $(PKG_LIBS) $(LDFLAGS)
+$(BUILD)/tests/%: $(BUILD)/tests/%.o $(TEST_SUPPORT:%.c=$(BUILD)/%.o) $(LIB)
+	$(CC) $(CFLAGS) -o $@ $^ $(TEST_LIBS) $(PKG_LIBS) $(LDFLAGS)
 
 deps:
 	@scripts/deps.sh
@@ -53,6 +52,11 @@ check: deps
 	$(MAKE) test
 	$(MAKE) test-asan
 	$(MAKE) test-valgrind
+	$(MAKE) build-clang
+
+# gcc and clang warn about different things; both must stay clean.
+build-clang:
+	$(MAKE) BUILD=build-clang CC=clang $(BIN:$(BUILD)/%=build-clang/%) $(TESTS:$(BUILD)/%=build-clang/%)
 
 test: $(BIN) $(TESTS)
 	@tests/run.sh $(BUILD)
@@ -67,7 +71,7 @@ demo: deps $(BIN)
 	@scripts/demo.sh $(BIN)
 
 clean:
-	rm -rf build build-asan build-fuzz
+	rm -rf build build-asan build-clang build-fuzz
 
 # Benchmarks, fuzzing and the libusb stand-in keep their rules beside them.
 include $(wildcard mk/*.mk)

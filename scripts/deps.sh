@@ -8,6 +8,7 @@ pkg() { pkg-config --exists "$1" 2>/dev/null || missing="$missing $2"; }
 cmd() { command -v "$1" >/dev/null 2>&1 || missing="$missing $2"; }
 
 cmd cc gcc
+cmd clang clang
 cmd make make
 cmd pkg-config pkg-config
 pkg libusb-1.0 libusb-1.0-0-dev
