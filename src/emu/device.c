@@ -247,6 +247,10 @@ static int advance(struct bk_emu *e)
 			e->reply_len++;
 		}
 		out->pos += len;
+		/* The image file is the flash: keep only what is in use resident,
+		 * so the simulator does not count toward the tool's memory. */
+		if (e->mapped && (e->st.packets & 1023) == 0)
+			madvise(e->flash.mem, e->flash.size, MADV_DONTNEED);
 		if (out->pos == out->x->length) {
 			if (complete(e, *out, e->dev_ns, 0, out->pos))
 				return BK_ENOMEM;
