@@ -1,6 +1,8 @@
 #include "cli/info.h"
 
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include "beken/beken.h"
 
@@ -71,16 +73,38 @@ static void rbl_print(const struct bk_beken_rbl *r)
 		       r->header_ok ? "ok" : "bad", r->body_ok ? "ok" : "bad or not checked");
 }
 
+/* An image that belongs further up the flash (an app-only image at
+ * 0x11000) is analysed where it belongs, so its addresses are flash
+ * addresses and its blocks are counted as the application's. */
+static int analyse_placed(const uint8_t *img, size_t len, const struct bk_beken_class *cls,
+			  struct bk_beken_info *in, struct bk_err *err)
+{
+	uint32_t at = cls->flash_offset;
+	if (at == BK_BEKEN_NONE || at == 0)
+		return bk_beken_analyse(img, len, in, err);
+	uint8_t *placed = malloc(at + len);
+	if (!placed)
+		return bk_fail(err, BK_ENOMEM, "out of memory");
+	memset(placed, 0xFF, at);
+	memcpy(placed + at, img, len);
+	int r = bk_beken_analyse(placed, at + len, in, err);
+	free(placed);
+	return r;
+}
+
 int bk_info_report(const char *name, const uint8_t *img, size_t len, json_object *obj, int print,
 		   struct bk_err *err)
 {
 	struct bk_beken_info in;
 	struct bk_beken_class cls;
-	int r = bk_beken_analyse(img, len, &in, err);
+	int r = bk_beken_classify(img, len, &cls, err);
 	if (!r)
-		r = bk_beken_classify(img, len, &cls, err);
+		r = analyse_placed(img, len, &cls, &in, err);
 	if (r)
 		return r;
+	/* Without a bootloader in the file there is no fingerprint or
+	 * bootloader integrity to speak of. */
+	int has_boot = (cls.flash_offset == 0 || cls.flash_offset == BK_BEKEN_NONE) && !in.tuya_kvs_only;
 
 	jstr(obj, "file", name);
 	jint(obj, "size", (int64_t)len);
@@ -91,17 +115,25 @@ int bk_info_report(const char *name, const uint8_t *img, size_t len, json_object
 	jstr(obj, "family", bk_beken_family_name(in.family));
 	jstr(obj, "family_evidence", in.family_evidence);
 	json_object *boot = json_object_new_object();
-	if (in.has_boot_crc) {
+	if (in.has_boot_crc && has_boot) {
 		char crc[16];
 		snprintf(crc, sizeof crc, "0x%08X", in.boot_crc);
 		jstr(boot, "crc32", crc);
+	} else {
+		json_object_object_add(boot, "crc32", NULL);
 	}
-	jstr(boot, "version", in.boot ? in.boot->version : "unknown");
+	jstr(boot, "version", in.boot && has_boot ? in.boot->version : "unknown");
 	json_object_object_add(obj, "bootloader", boot);
 	jaddr(obj, "rotation", in.rotation);
 	json_object *integ = json_object_new_object();
-	blocks(integ, "bootloader", &in.boot_blocks);
-	blocks(integ, "application", &in.app_blocks);
+	if (has_boot)
+		blocks(integ, "bootloader", &in.boot_blocks);
+	else
+		json_object_object_add(integ, "bootloader", NULL);
+	if (!in.tuya_kvs_only)
+		blocks(integ, "application", &in.app_blocks);
+	else
+		json_object_object_add(integ, "application", NULL);
 	json_object_object_add(obj, "integrity", integ);
 	jaddr(obj, "partition_table", in.ptable);
 	json_object *rbls = json_object_new_object();
@@ -132,7 +164,7 @@ int bk_info_report(const char *name, const uint8_t *img, size_t len, json_object
 		printf("contents    a bare Tuya key-value store, which belongs at 0x%06X\n", in.tuya_kvs);
 		return 0;
 	}
-	if (in.has_boot_crc)
+	if (in.has_boot_crc && has_boot)
 		printf("bootloader  CRC32 0x%08X: %s%s%s\n", in.boot_crc, in.boot ? bk_beken_family_name(in.boot->family) : "unknown",
 		       in.boot ? " " : "", in.boot ? in.boot->version : "");
 	else
@@ -141,8 +173,12 @@ int bk_info_report(const char *name, const uint8_t *img, size_t len, json_object
 		printf("rotation    rotated by 0x%X: the file starts with the application\n", in.rotation);
 	else
 		printf("rotation    none\n");
-	print_blocks("integrity   bootloader", &in.boot_blocks);
-	print_blocks("; application", &in.app_blocks);
+	if (has_boot) {
+		print_blocks("integrity   bootloader", &in.boot_blocks);
+		print_blocks("; application", &in.app_blocks);
+	} else {
+		print_blocks("integrity   application", &in.app_blocks);
+	}
 	printf(" blocks\n");
 	if (in.ptable != BK_BEKEN_NONE)
 		printf("partitions  table \"01PE\" at 0x%06X\n", in.ptable);

@@ -208,53 +208,83 @@ static int verify_touched(const struct bk_job *job, const struct bk_plan *plan, 
 	return r;
 }
 
-/* Copies [addr, addr+len) of the device's old contents over the new data
- * when it lies inside what is being written. */
-static void keep(const struct bk_write *w, const uint8_t *old0, uint32_t addr, uint32_t len, struct bk_kept *k)
+/* Copies [addr, addr+len) of the device's old contents (old holds the
+ * flash from `at`) over the new data when it lies inside what is written. */
+static void keep(const struct bk_write *w, const uint8_t *old, uint32_t at, uint32_t old_len, uint32_t addr,
+		 uint32_t len, struct bk_kept *k)
 {
 	uint32_t lo = w->base + w->data_off, hi = lo + w->data_len;
-	if (addr == BK_BEKEN_NONE || addr < lo || addr + len > hi)
+	if (addr == BK_BEKEN_NONE || addr < lo || addr + len > hi || addr < at || addr + len > at + old_len)
 		return;
-	memcpy(w->want + (addr - w->base), old0 + addr, len);
+	memcpy(w->want + (addr - w->base), old + (addr - at), len);
 	*k = (struct bk_kept){ 1, addr, len };
+}
+
+/* Where this device keeps its RF sector: from the analysis when the whole
+ * flash was read, else from the layouts of the chip's family (both when
+ * the bootloader is unknown), looked up in what was read. */
+static uint32_t device_rf(const uint8_t *old, uint32_t at, uint32_t old_len, enum bk_beken_family chip,
+			  uint32_t flash_size, uint8_t mac[6], uint32_t *tuya)
+{
+	*tuya = BK_BEKEN_NONE;
+	if (at == 0) {
+		struct bk_beken_info dev;
+		if (bk_beken_analyse(old, old_len, &dev, NULL) || dev.rotation || !dev.has_mac)
+			return BK_BEKEN_NONE;
+		memcpy(mac, dev.mac, 6);
+		*tuya = dev.tuya_kvs;
+		return dev.rf_addr;
+	}
+	static const enum bk_beken_family guesses[] = { BK_BEKEN_BK7231T, BK_BEKEN_BK7231N };
+	for (size_t i = 0; i < sizeof guesses / sizeof guesses[0]; i++) {
+		uint32_t rf;
+		struct bk_err quiet;
+		if (bk_beken_rf_addr(chip ? chip : guesses[i], flash_size, &rf, &quiet) || rf < at ||
+		    rf - at >= old_len)
+			continue;
+		if (bk_beken_mac(old + (rf - at), old_len - (rf - at), 0, mac, &quiet) == 0)
+			return rf;
+	}
+	return BK_BEKEN_NONE;
 }
 
 /* The Beken rules: refuse what would brick the chip, then keep what makes
  * this device itself (its RF calibration and MAC, optionally its Tuya
- * store) unless told otherwise. old0 is the flash from address 0, size
- * old_len, or NULL when only the span was read. */
-static int apply_beken(const struct bk_job *job, const struct bk_write *w, const uint8_t *old0, uint32_t old_len,
-		       struct bk_write_report *rep)
+ * store) unless told otherwise. old holds the flash from `at`. */
+static int apply_beken(const struct bk_job *job, const struct bk_write *w, const uint8_t *old, uint32_t at,
+		       uint32_t old_len, struct bk_write_report *rep)
 {
 	uint8_t boot[4096];
-	const uint8_t *b = old0;
-	if (!old0) {
+	const uint8_t *b = old;
+	if (at != 0) {
 		int r = bk_flash_read(job->flash, 0, boot, sizeof boot);
 		if (r)
 			return r;
 		b = boot;
 	}
 	int r = bk_safety_check(w->want + w->data_off, w->data_len, w->base + w->data_off, b,
-				old0 ? old_len : sizeof boot, w->beken->force, &rep->safety, job->err);
-	if (r || !old0)
+				at == 0 ? old_len : sizeof boot, w->beken->force, &rep->safety, job->err);
+	if (r)
 		return r;
 
-	struct bk_beken_info dev;
-	if (bk_beken_analyse(old0, old_len, &dev, NULL) == 0 && !dev.rotation) {
-		rep->has_mac_before = dev.has_mac;
-		memcpy(rep->mac_before, dev.mac, 6);
-		if (dev.has_mac && w->base == 0) {
-			struct bk_err quiet;
-			rep->has_file_mac = bk_beken_mac(w->want, w->span, dev.rf_addr, rep->file_mac, &quiet) == 0;
-		}
-		if (w->beken->keep_rf && dev.has_mac)
-			keep(w, old0, dev.rf_addr, BK_BEKEN_SECTOR, &rep->rf);
-		if (w->beken->keep_tuya && dev.tuya_kvs != BK_BEKEN_NONE)
-			keep(w, old0, dev.tuya_kvs, old_len - dev.tuya_kvs, &rep->tuya);
-		if (dev.has_mac && w->base == 0) {
-			struct bk_err quiet;
-			rep->has_mac_after = bk_beken_mac(w->want, w->span, dev.rf_addr, rep->mac_after, &quiet) == 0;
-		}
+	uint32_t tuya, rf = device_rf(old, at, old_len, rep->safety.chip, bk_flash_info(job->flash)->size,
+				      rep->mac_before, &tuya);
+	if (rf == BK_BEKEN_NONE)
+		return 0;
+	rep->has_mac_before = 1;
+	uint32_t in_span = rf - w->base;
+	struct bk_err quiet;
+	if (rf >= w->base && in_span < w->span)
+		rep->has_file_mac = bk_beken_mac(w->want + in_span, w->span - in_span, 0, rep->file_mac, &quiet) == 0;
+	if (w->beken->keep_rf)
+		keep(w, old, at, old_len, rf, BK_BEKEN_SECTOR, &rep->rf);
+	if (w->beken->keep_tuya && tuya != BK_BEKEN_NONE)
+		keep(w, old, at, old_len, tuya, old_len - (tuya - at), &rep->tuya);
+	if (rf >= w->base && in_span < w->span) {
+		rep->has_mac_after = bk_beken_mac(w->want + in_span, w->span - in_span, 0, rep->mac_after, &quiet) == 0;
+	} else {
+		memcpy(rep->mac_after, rep->mac_before, 6);
+		rep->has_mac_after = 1;
 	}
 	return 0;
 }
@@ -292,7 +322,7 @@ static int plan_confirmed(const struct bk_job *job, const struct bk_write *w, ui
 			memcpy(w->want + w->data_off + w->data_len, span_old + w->data_off + w->data_len,
 			       w->span - w->data_off - w->data_len);
 			if (w->beken)
-				r = apply_beken(job, w, at == 0 ? old : NULL, old_len, rep);
+				r = apply_beken(job, w, old, at, old_len, rep);
 		}
 		if (!r)
 			r = bk_plan_build(span_old, w->want, w->base, w->span, info->erase, plan, job->err);
