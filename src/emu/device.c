@@ -5,7 +5,6 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -45,7 +44,6 @@ struct bk_emu {
 	struct emu_config cfg;
 	struct emu_flash flash;
 	struct emu_gate gate;
-	int mapped;
 	uint8_t pins;              /* output latch as last set */
 	int chip_cs_low, chip_cen_high;
 
@@ -247,10 +245,9 @@ static int advance(struct bk_emu *e)
 			e->reply_len++;
 		}
 		out->pos += len;
-		/* The image file is the flash: keep only what is in use resident,
-		 * so the simulator does not count toward the tool's memory. */
-		if (e->mapped && (e->st.packets & 1023) == 0)
-			madvise(e->flash.mem, e->flash.size, MADV_DONTNEED);
+		/* A simulator that cannot reach its image file is a device gone. */
+		if (e->flash.io_error)
+			return unplug(e);
 		if (out->pos == out->x->length) {
 			if (complete(e, *out, e->dev_ns, 0, out->pos))
 				return BK_ENOMEM;
@@ -389,10 +386,12 @@ int bk_emu_usb(struct bk_emu *e, struct bk_err *err, struct bk_usb **out)
 	return bk_usb_wrap(&emu_backend, e, err, out);
 }
 
-static int map_image(struct bk_emu *e, struct bk_err *err)
+/* The image file is the flash, reached through a window: writes persist,
+ * and the simulator's memory stays small whatever the flash size. */
+static int open_image(struct bk_emu *e, struct bk_err *err)
 {
 	const char *path = e->cfg.image;
-	int fd = open(path, O_RDWR);
+	int fd = open(path, O_RDWR | O_CLOEXEC);
 	if (fd < 0)
 		return bk_fail(err, BK_EFILE, "simulator image %s: %s", path, strerror(errno));
 	struct stat sb;
@@ -407,13 +406,13 @@ static int map_image(struct bk_emu *e, struct bk_err *err)
 			       "simulator image %s: %zu bytes; a flash is a power of two from 64 KiB to 16 MiB",
 			       path, size);
 	}
-	void *m = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-	close(fd);
-	if (m == MAP_FAILED)
-		return bk_fail(err, BK_EFILE, "simulator image %s: %s", path, strerror(errno));
-	e->flash.mem = m;
+	e->flash.mem = malloc(EMU_WINDOW);
+	if (!e->flash.mem) {
+		close(fd);
+		return bk_fail(err, BK_ENOMEM, "out of memory");
+	}
+	e->flash.fd = fd;
 	e->flash.size = size;
-	e->mapped = 1;
 	return 0;
 }
 
@@ -433,8 +432,9 @@ int bk_emu_new(const char *config, struct bk_err *err, struct bk_emu **out)
 	if (!e)
 		return bk_fail(err, BK_ENOMEM, "out of memory");
 	int r = emu_config_parse(&e->cfg, config, err);
+	e->flash.fd = -1;
 	if (!r && e->cfg.image)
-		r = map_image(e, err);
+		r = open_image(e, err);
 	if (!r && !e->cfg.image) {
 		e->flash.size = e->cfg.size;
 		e->flash.mem = malloc(e->cfg.size);
@@ -477,10 +477,11 @@ void bk_emu_free(struct bk_emu *e)
 {
 	if (!e)
 		return;
-	if (e->mapped)
-		munmap(e->flash.mem, e->flash.size);
-	else
-		free(e->flash.mem);
+	if (e->flash.fd >= 0) {
+		emu_flash_sync(&e->flash);
+		close(e->flash.fd);
+	}
+	free(e->flash.mem);
 	free(e->out_q.v);
 	free(e->in_q.v);
 	free(e->done.v);
@@ -497,7 +498,7 @@ void bk_emu_stats(const struct bk_emu *e, struct bk_emu_stats *st)
 uint8_t *bk_emu_flash(struct bk_emu *e, size_t *size)
 {
 	*size = e->flash.size;
-	return e->flash.mem;
+	return e->flash.fd < 0 ? e->flash.mem : NULL;
 }
 
 int bk_emu_set(struct bk_emu *e, const char *key_value, struct bk_err *err)

@@ -29,7 +29,7 @@ struct bk_emu_stats {
 
 /* `config` is "key=value" pairs separated by commas (see README
  * "Simulator"); NULL or "" means a healthy 2 MiB Beken board. With an
- * image=PATH key the flash is that file, mapped, so writes persist. */
+ * image=PATH key the flash is that file, so writes persist. */
 int bk_emu_new(const char *config, struct bk_err *err, struct bk_emu **out);
 void bk_emu_free(struct bk_emu *e);
 
@@ -42,7 +42,8 @@ int bk_emu_usb(struct bk_emu *e, struct bk_err *err, struct bk_usb **out);
 
 void bk_emu_stats(const struct bk_emu *e, struct bk_emu_stats *st);
 
-/* The flash array itself, for tests that check what a job left behind. */
+/* The flash array itself, for tests that check what a job left behind;
+ * NULL when the flash is an image file (read the file instead). */
 uint8_t *bk_emu_flash(struct bk_emu *e, size_t *size);
 
 /* Changes one switch at run time, e.g. "unplug-after=100" mid-test. */

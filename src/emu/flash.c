@@ -1,6 +1,8 @@
 /* The SPI NOR model. Commands act at CS rise, as on real parts, and a busy
  * flash answers only status reads. */
+#include <errno.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "emu/internal.h"
 #include "spi/protect.h"
@@ -22,6 +24,51 @@ static const struct {
 #define PAGE_NS (400 * EMU_NS_PER_US)
 #define CHIP_ERASE_NS (10000 * EMU_NS_PER_MS)
 #define WRSR_NS (10 * EMU_NS_PER_MS)
+
+int emu_flash_sync(struct emu_flash *f)
+{
+	if (f->fd < 0 || !f->win_dirty)
+		return 0;
+	if (pwrite(f->fd, f->mem, EMU_WINDOW, f->win) != (ssize_t)EMU_WINDOW)
+		return f->io_error = errno ? errno : EIO;
+	f->win_dirty = 0;
+	return 0;
+}
+
+/* The cell at addr; for a file, the window holding it is loaded first.
+ * An I/O error is kept in io_error (the device then goes away) and a
+ * scratch cell is returned so the model can carry on. */
+static uint8_t *cell(struct emu_flash *f, uint32_t addr, int write)
+{
+	if (f->fd >= 0) {
+		uint32_t win = addr & ~(EMU_WINDOW - 1);
+		if (!f->win_loaded || win != f->win) {
+			if (emu_flash_sync(f))
+				return &f->scratch;
+			if (pread(f->fd, f->mem, EMU_WINDOW, win) != (ssize_t)EMU_WINDOW) {
+				f->io_error = errno ? errno : EIO;
+				f->win_loaded = 0;
+				return &f->scratch;
+			}
+			f->win = win;
+			f->win_loaded = 1;
+		}
+		f->win_dirty |= write;
+		addr -= win;
+	}
+	return &f->mem[addr];
+}
+
+static void fill_ff(struct emu_flash *f, uint32_t base, uint32_t len)
+{
+	for (uint32_t a = base; a < base + len;) {
+		uint32_t n = EMU_WINDOW - (a & (EMU_WINDOW - 1));
+		if (n > base + len - a)
+			n = base + len - a;
+		memset(cell(f, a, 1), 0xFF, n);
+		a += n;
+	}
+}
 
 int emu_flash_busy(const struct emu_flash *f, uint64_t t)
 {
@@ -107,7 +154,7 @@ uint8_t emu_flash_byte(struct emu_flash *f, uint8_t mosi, uint64_t t)
 		uint32_t a = f->addr + (uint32_t)(i - 4 - dummy);
 		if (f->op == 0x5A)
 			return a < f->sfdp_len ? f->sfdp[a] : 0xFF;
-		return f->mem[a % f->size];
+		return *cell(f, (uint32_t)(a % f->size), 0);
 	}
 	case 0x01:
 	case 0x31:
@@ -128,11 +175,11 @@ static void program(struct emu_flash *f, uint64_t t)
 	}
 	/* Unclocked bytes of the buffer are 0xFF, which programs nothing. */
 	for (uint32_t off = 0; off < 256; off++) {
-		uint8_t *cell = &f->mem[base + off];
-		uint8_t v = *cell & f->page[off];
+		uint8_t *c = cell(f, base + off, 1);
+		uint8_t v = *c & f->page[off];
 		if ((int64_t)(base + off) == f->bad_byte)
-			v |= (uint8_t)(*cell & 0x01);
-		*cell = v;
+			v |= (uint8_t)(*c & 0x01);
+		*c = v;
 	}
 	start_busy(f, t, PAGE_NS);
 }
@@ -144,7 +191,7 @@ static void erase(struct emu_flash *f, uint32_t size, uint64_t ns, uint64_t t)
 		f->sr1 &= (uint8_t)~SR1_WEL;
 		return;
 	}
-	memset(f->mem + base, 0xFF, size);
+	fill_ff(f, base, size);
 	start_busy(f, t, ns);
 }
 
@@ -200,7 +247,7 @@ void emu_flash_deselect(struct emu_flash *f, uint64_t t)
 			f->sr1 &= (uint8_t)~SR1_WEL;
 			break;
 		}
-		memset(f->mem, 0xFF, f->size);
+		fill_ff(f, 0, (uint32_t)f->size);
 		start_busy(f, t, CHIP_ERASE_NS);
 		break;
 	}

@@ -12,7 +12,13 @@
 /* A SPI NOR flash: status registers, write-enable latch, busy time,
  * Winbond-style BP/TB/SEC/CMP protection, page wrap, erase granularity. */
 struct emu_flash {
+	/* The array: all of it in memory, or a 64 KiB window onto the image
+	 * file, so a simulated 16 MiB flash costs the tool no memory. */
 	uint8_t *mem;
+	int fd;                   /* -1: mem is the whole flash */
+	uint32_t win;             /* file offset of the window */
+	int win_loaded, win_dirty, io_error;
+	uint8_t scratch;          /* stands in for a cell the file failed to give */
 	size_t size;
 	uint32_t jedec;
 	uint8_t sr1, sr2, sr3;    /* sr1 without WIP: that one is derived from time */
@@ -34,7 +40,11 @@ struct emu_flash {
 	uint8_t page[256];        /* page program buffer, by offset in page */
 };
 
+#define EMU_WINDOW 65536u
+
 uint8_t emu_flash_byte(struct emu_flash *f, uint8_t mosi, uint64_t t);
+/* Writes a dirty window back; 0 or an errno. */
+int emu_flash_sync(struct emu_flash *f);
 void emu_flash_select(struct emu_flash *f);
 void emu_flash_deselect(struct emu_flash *f, uint64_t t);
 int emu_flash_busy(const struct emu_flash *f, uint64_t t);
