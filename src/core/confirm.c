@@ -19,7 +19,7 @@ static size_t framed_regions(const uint8_t *buf, uint32_t at, uint32_t len, stru
 	size_t n = 0;
 	if (at != 0 || bk_beken_analyse(buf, len, &in, NULL) || in.rotation)
 		return 0;
-	if (in.boot_blocks.valid)
+	if (in.boot_blocks.valid && len >= BK_BEKEN_BOOT_END)
 		out[n++] = (struct region){ 0, BK_BEKEN_BOOT_END };
 	if (in.app_blocks.valid && in.app_end <= len)
 		out[n++] = (struct region){ BK_BEKEN_APP_START, in.app_end };

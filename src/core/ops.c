@@ -84,6 +84,10 @@ int bk_op_verify(const struct bk_job *job, uint32_t addr, const uint8_t *want, u
 		r = check_cancel(job, "verify", addr + done);
 		if (!r)
 			r = bk_flash_read(job->flash, addr + done, buf, n);
+		if (r) {
+			bk_err_ctx(job->err, "verify stopped after %u of %u KiB", done / 1024, len / 1024);
+			break;
+		}
 		/* One bad read is not a bad flash: only what two reads agree on
 		 * counts. */
 		if (!r && memcmp(buf, want + done, n)) {

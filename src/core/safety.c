@@ -19,8 +19,10 @@ int bk_safety_check(const uint8_t *file, size_t len, uint32_t offset, const uint
 	int r = bk_beken_classify(file, len, &s->file, err);
 	if (r)
 		return r;
-	const struct bk_beken_fingerprint *fp = boot ? bk_beken_fingerprint(boot, boot_len) : NULL;
-	s->chip = fp ? fp->family : BK_BEKEN_FAMILY_UNKNOWN;
+	/* The same evidence info uses: the fingerprint, else the BK7231N name
+	 * in its bootloader. */
+	struct bk_beken_info chip;
+	s->chip = boot && bk_beken_analyse(boot, boot_len, &chip, NULL) == 0 ? chip.family : BK_BEKEN_FAMILY_UNKNOWN;
 
 	char what[256];
 	const struct bk_beken_class *c = &s->file;

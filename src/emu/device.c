@@ -27,6 +27,7 @@ struct pending {
 	uint64_t at;       /* submitted (queues) or completed (done list) */
 	size_t pos;        /* OUT: bytes the device has consumed */
 	int stuck;         /* IN: fault, never completes */
+	int fail;          /* IN: fault, its reply is lost on the bus */
 };
 
 struct queue {
@@ -208,12 +209,13 @@ static int advance(struct bk_emu *e)
 			struct reply *r = &e->replies[e->reply_head];
 			uint64_t at = max64(r->ready, in->at);
 			size_t n = r->len < in->x->length ? r->len : in->x->length;
-			memcpy(in->x->buf, r->data, n);
+			if (!in->fail)
+				memcpy(in->x->buf, r->data, n);
 			e->st.in_bytes += n;
 			e->taken_at[e->reply_head] = at;
 			e->reply_head = (e->reply_head + 1) % REPLY_DEPTH;
 			e->reply_len--;
-			if (complete(e, *in, at, 0, n))
+			if (complete(e, *in, at, in->fail ? BK_EUSB : 0, in->fail ? 0 : n))
 				return BK_ENOMEM;
 			q_pop(&e->in_q);
 			continue;
@@ -266,8 +268,7 @@ static int emu_submit(void *dev, struct bk_usb_xfer *x)
 	if (!x->is_in)
 		return q_push(&e->out_q, p);
 	e->in_submitted++;
-	if (e->in_submitted == e->cfg.usb_error_at)
-		return complete(e, p, e->host_ns + EMU_NS_PER_MS, BK_EUSB, 0);
+	p.fail = e->in_submitted == e->cfg.usb_error_at;
 	p.stuck = e->in_submitted == e->cfg.usb_timeout_at;
 	return q_push(&e->in_q, p);
 }
@@ -393,11 +394,11 @@ static int open_image(struct bk_emu *e, struct bk_err *err)
 	const char *path = e->cfg.image;
 	int fd = open(path, O_RDWR | O_CLOEXEC);
 	if (fd < 0)
-		return bk_fail(err, BK_EFILE, "simulator image %s: %s", path, strerror(errno));
+		return bk_fail(err, BK_EINVAL, "simulator image %s: %s", path, strerror(errno));
 	struct stat sb;
 	if (fstat(fd, &sb) || !S_ISREG(sb.st_mode)) {
 		close(fd);
-		return bk_fail(err, BK_EFILE, "simulator image %s: not a regular file", path);
+		return bk_fail(err, BK_EINVAL, "simulator image %s: not a regular file", path);
 	}
 	size_t size = (size_t)sb.st_size;
 	if (size < 65536 || size > 16u << 20 || (size & (size - 1))) {

@@ -117,6 +117,9 @@ int bk_target_enter(struct bk_prog *p, enum bk_target_kind kind, struct bk_err *
 		rep->attempts = i;
 		rep->long_flush = 0;
 		int r = attempt(p, &s, rep);
+		/* An attempt changes nothing: after a USB hiccup, pulse and retry. */
+		if (bk_err_transient(r) && i < BK_ENTRY_ATTEMPTS)
+			continue;
 		if (r < 0)
 			return bk_err_ctx(err, "entering Beken SPI mode");
 		if (r == 1)

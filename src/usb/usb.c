@@ -72,6 +72,7 @@ struct stream {
 static void xfer_done(struct bk_usb_xfer *x)
 {
 	struct stream *s = x->user;
+	x->user = NULL;
 	s->busy--;
 	if (x->status == 0 && x->actual != x->length)
 		x->status = BK_EUSB;
@@ -86,6 +87,10 @@ static void top_up(struct bk_usb *u, struct stream *s, struct lane *l, int is_in
 	while (!s->status && l->next < l->n && l->next - l->done < DEPTH) {
 		size_t len = wide ? ((const uint16_t *)lens)[l->next] : ((const uint8_t *)lens)[l->next];
 		struct bk_usb_xfer *x = &l->x[l->next % DEPTH];
+		/* Completions come in order per endpoint, but a slot is reused
+		 * only once its own transfer is back, whatever a backend does. */
+		if (x->user)
+			return;
 		*x = (struct bk_usb_xfer){ .is_in = is_in, .buf = l->buf + l->off, .length = len,
 					   .done = xfer_done, .user = s };
 		int r = u->be->submit(u->dev, x);
@@ -108,7 +113,7 @@ static int fail_msg(struct bk_usb *u, int code, const struct stream *s)
 		return bk_fail(u->err, code, "USB transfer timed out after %u ms (%zu of %zu replies received)",
 			       WAIT_MS, s->in.done, s->in.n);
 	default:
-		return bk_fail(u->err, code, "USB transfer failed: %s", bk_strerror(code));
+		return bk_fail(u->err, code, "USB transfer failed (%s)", bk_err_name(code));
 	}
 }
 
@@ -116,8 +121,9 @@ static void reap(struct bk_usb *u, struct stream *s)
 {
 	struct lane *lanes[] = { &s->out, &s->in };
 	for (size_t k = 0; k < 2; k++)
-		for (size_t i = lanes[k]->done; i < lanes[k]->next; i++)
-			u->be->cancel(u->dev, &lanes[k]->x[i % DEPTH]);
+		for (size_t i = 0; i < DEPTH; i++)
+			if (lanes[k]->x[i].user)
+				u->be->cancel(u->dev, &lanes[k]->x[i]);
 	while (s->busy && u->be->wait(u->dev, WAIT_MS) == 0)
 		;
 }
