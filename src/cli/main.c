@@ -352,7 +352,9 @@ static int range(struct app *a, uint32_t *addr, uint32_t *len, uint64_t default_
 			       (unsigned long long)off, size / 1024);
 	if (!a->o.has_length && !default_len)
 		n = size - off;
-	if (n == 0 || off + n > size)
+	if (n == 0)
+		return bk_fail(&a->err, BK_EINVAL, "--length 0 covers nothing; give a length of at least 1");
+	if (off + n > size)
 		return bk_fail(&a->err, BK_EINVAL, "0x%llX bytes at 0x%llX end past the %u KiB flash (it ends at 0x%X)",
 			       (unsigned long long)n, (unsigned long long)off, size / 1024, size);
 	*addr = (uint32_t)off;
@@ -551,7 +553,7 @@ static int cmd_write_or_erase(struct app *a)
 
 	struct bk_beken_rules rules = { .force = a->o.force, .keep_rf = a->o.keep_rf, .keep_tuya = a->o.keep_tuya };
 	int beken = !erase && a->o.target == BK_TARGET_BEKEN;
-	struct bk_write w = { .verify = !a->o.no_verify, .beken = beken ? &rules : NULL };
+	struct bk_write w = { .verify = !a->o.no_verify, .confirm_all = a->o.confirm, .beken = beken ? &rules : NULL };
 	bk_plan_span(addr, len, &w.base, &w.span);
 	if (!a->o.no_backup) {
 		r = backup_name(a, erase ? "before-erase" : "before-write", a->backup, sizeof a->backup);
@@ -661,7 +663,8 @@ static void add_resume_hint(struct app *a, int r)
 {
 	if (!a->flash || (exit_code(r) != 3 && r != BK_EINTR) || a->o.cmd == CMD_DETECT)
 		return;
-	int changes = a->o.cmd == CMD_WRITE || a->o.cmd == CMD_ERASE;
+	/* An erase without a backup reads nothing first, so it redoes it all. */
+	int changes = a->o.cmd == CMD_WRITE || (a->o.cmd == CMD_ERASE && !a->o.no_backup);
 	char hint[sizeof a->err.msg];
 	snprintf(hint, sizeof hint, "; %srun the same command again%s%s%.200s",
 		 r == BK_EINTR ? "" : "reconnect the CH341A and ",

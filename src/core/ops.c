@@ -319,6 +319,15 @@ static int plan_confirmed(const struct bk_job *job, const struct bk_write *w, ui
 	if (old && !done)
 		return bk_fail(job->err, BK_ENOMEM, "out of memory");
 	int r = 0;
+	if (old && w->confirm_all) {
+		/* The whole backup, so that every byte of it can be trusted. */
+		r = bk_confirm_sectors(job, old, at, old_len, NULL, &rep->confirm);
+		if (r) {
+			free(done);
+			return bk_err_ctx(job->err, "confirming the backup (nothing was erased)");
+		}
+		memset(done, 1, w->span / 4096);
+	}
 	for (int round = 0;; round++) {
 		r = 0;
 		if (w->want) {

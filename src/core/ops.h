@@ -57,6 +57,7 @@ struct bk_write {
 	const char *backup_path; /* whole flash is saved here first; NULL: no backup */
 	int force_backup;        /* overwrite an existing backup file */
 	int verify;
+	int confirm_all;         /* confirm every sector read, not only those about to change */
 	const struct bk_beken_rules *beken; /* NULL: a generic SPI flash */
 };
 

@@ -233,12 +233,21 @@ int bk_flash_program(struct bk_flash *f, uint32_t addr, const uint8_t *data, uin
 	return r ? bk_err_ctx(f->err, "programming page 0x%06X", addr) : 0;
 }
 
+/* Writing the same status twice leaves it the same, so a USB fault here
+ * is retried once the flash is idle again. */
 static int write_status(struct bk_flash *f, uint8_t op, const uint8_t *v, size_t n)
 {
 	uint8_t cmd[3] = { op, v[0], n > 1 ? v[1] : 0 };
-	int r = wren_and(f, cmd, 1 + n);
-	if (!r)
-		r = wait_ready(f, 10000, WRSR_TIMEOUT_US, "status write", 0);
+	int r = 0;
+	for (int i = 0; i < READ_TRIES; i++) {
+		r = wren_and(f, cmd, 1 + n);
+		if (!r)
+			r = wait_ready(f, 10000, WRSR_TIMEOUT_US, "status write", 0);
+		if (!bk_err_transient(r))
+			break;
+		if (bk_flash_wait_idle(f, WRSR_TIMEOUT_US))
+			break;
+	}
 	return r;
 }
 

@@ -104,14 +104,14 @@ static void top_up(struct bk_usb *u, struct stream *s, struct lane *l, int is_in
 	}
 }
 
-static int fail_msg(struct bk_usb *u, int code, const struct stream *s)
+static int fail_msg(struct bk_usb *u, int code, const struct stream *s, size_t received)
 {
 	switch (code) {
 	case BK_EGONE:
 		return bk_fail(u->err, code, "CH341A disconnected (USB device gone)");
 	case BK_ETIMEDOUT:
 		return bk_fail(u->err, code, "USB transfer timed out after %u ms (%zu of %zu replies received)",
-			       WAIT_MS, s->in.done, s->in.n);
+			       WAIT_MS, received, s->in.n);
 	default:
 		return bk_fail(u->err, code, "USB transfer failed (%s)", bk_err_name(code));
 	}
@@ -142,9 +142,11 @@ int bk_usb_stream(struct bk_usb *u, const uint8_t *out, const uint16_t *out_len,
 		if (r && !s.status)
 			s.status = r;
 	}
+	/* Counted before reaping: cancelled transfers also come back "done". */
+	size_t received = s.in.done;
 	if (s.busy)
 		reap(u, &s);
-	return s.status ? fail_msg(u, s.status, &s) : 0;
+	return s.status ? fail_msg(u, s.status, &s, received) : 0;
 }
 
 int bk_usb_drain(struct bk_usb *u)
