@@ -147,7 +147,7 @@ static int num_arg(const char *name, const char *val, uint64_t *out, int *has, s
 int bk_args_parse(int argc, char **argv, struct bk_opts *o, struct bk_err *err)
 {
 	*o = (struct bk_opts){ .programmer = "ch341a", .target = BK_TARGET_BEKEN, .keep_rf = 1 };
-	optind = 1;
+	optind = 0; /* 0, not 1: glibc then also forgets the previous argv */
 	opterr = 0;
 	int c, r = 0;
 	while (!r && (c = getopt_long(argc, argv, ":p:t:qvhV", long_opts, NULL)) != -1) {

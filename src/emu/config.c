@@ -1,5 +1,6 @@
 #include "emu/config.h"
 
+#include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -88,7 +89,7 @@ int emu_config_apply(struct emu_config *c, const char *kv, struct bk_err *err)
 		case K_NUM: {
 			char *end;
 			unsigned long long v = strtoull(val, &end, 0);
-			if (!*val || *end || *val == '-' || v > k->max)
+			if (!isdigit((unsigned char)*val) || *end || v > k->max)
 				return bk_fail(err, BK_EINVAL, "simulator: bad value '%s' for %s", val, k->name);
 			if (k->kind == K_BOOL)
 				*(int *)field = (int)v;

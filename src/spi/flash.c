@@ -22,6 +22,9 @@
 #define READ_FRAME (64u * 1024)
 #define BATCH_PAGES 16
 #define READ_TRIES 4
+/* Status bytes a page program's poll may clock: the batch buffer holds
+ * this many per page. */
+#define MAX_POLL 4096
 
 /* Worst cases from common datasheets, with margin: a stuck flash is
  * reported at the operation that stuck. */
@@ -200,7 +203,7 @@ static int program_batch(struct bk_flash *f, uint32_t addr, const uint8_t *data,
 			slowest = k;
 		if (k == poll_len) {
 			*programmed = i + 1;
-			f->poll_len = poll_len * 2 > 4096 ? 4096 : poll_len * 2;
+			f->poll_len = poll_len * 2 > MAX_POLL ? MAX_POLL : poll_len * 2;
 			return wait_ready(f, 0, PAGE_TIMEOUT_US, "page program", addr + (uint32_t)(i * BK_PAGE));
 		}
 	}
@@ -208,6 +211,8 @@ static int program_batch(struct bk_flash *f, uint32_t addr, const uint8_t *data,
 	/* Poll a quarter longer than the slowest page seen, so the next batch
 	 * rarely overruns yet wastes few bytes. */
 	f->poll_len = slowest + slowest / 4 + 8;
+	if (f->poll_len > MAX_POLL)
+		f->poll_len = MAX_POLL;
 	return 0;
 }
 
@@ -317,7 +322,7 @@ static int probe_sfdp(struct bk_flash *f, struct bk_sfdp *sfdp)
 int bk_flash_probe(struct bk_prog *p, struct bk_err *err, struct bk_flash **out)
 {
 	struct bk_flash *f = calloc(1, sizeof *f);
-	uint8_t *batch = malloc(BATCH_PAGES * (4 + BK_PAGE) + BATCH_PAGES * 4096);
+	uint8_t *batch = malloc(BATCH_PAGES * (4 + BK_PAGE) + BATCH_PAGES * MAX_POLL);
 	if (!f || !batch) {
 		free(f);
 		free(batch);
