@@ -22,6 +22,9 @@ TESTS    := $(TEST_SRC:%.c=$(BUILD)/%)
 LIB      := $(BUILD)/libbkspi.a
 BIN      := $(BUILD)/bkspi
 
+# Test objects are kept: make would otherwise delete them as intermediates.
+.SECONDARY:
+
 .PHONY: all deps check test test-asan test-valgrind build-clang demo clean
 
 all: $(BIN)
@@ -49,10 +52,10 @@ deps:
 
 # The three passes share the test list; each builds into its own folder.
 check: deps
+	$(MAKE) build-clang
 	$(MAKE) test
 	$(MAKE) test-asan
 	$(MAKE) test-valgrind
-	$(MAKE) build-clang
 
 # gcc and clang warn about different things; both must stay clean.
 build-clang:
