@@ -107,11 +107,6 @@ int bk_op_verify(const struct bk_job *job, uint32_t addr, const uint8_t *want, u
 	return r;
 }
 
-static int is_usb_fault(int r)
-{
-	return bk_err_transient(r);
-}
-
 static int run_op(const struct bk_job *job, int erase, const struct bk_plan_op *op, const uint8_t *want, uint32_t base)
 {
 	return erase ? bk_flash_erase(job->flash, op->addr, op->len)
@@ -164,7 +159,7 @@ static int execute(const struct bk_job *job, const struct bk_plan *plan, const u
 		int r = check_cancel(job, phase, op->addr);
 		if (!r)
 			r = run_op(job, erase_next, op, want, base);
-		for (int tries = 0; is_usb_fault(r) && tries < RECOVERIES; tries++) {
+		for (int tries = 0; bk_err_transient(r) && tries < RECOVERIES; tries++) {
 			rep->recovered++;
 			r = recover(job, op, want, base);
 		}
@@ -177,19 +172,28 @@ static int execute(const struct bk_job *job, const struct bk_plan *plan, const u
 	return 0;
 }
 
+/* The sectors a plan touches, one byte per sector of the span. */
+static uint8_t *touched_sectors(const struct bk_plan *plan, uint32_t base, uint32_t span)
+{
+	uint8_t *t = calloc(span / 4096 ? span / 4096 : 1, 1);
+	if (!t)
+		return NULL;
+	for (size_t i = 0; i < plan->n_erase; i++)
+		memset(t + (plan->erase[i].addr - base) / 4096, 1, plan->erase[i].len / 4096);
+	for (size_t i = 0; i < plan->n_program; i++)
+		t[(plan->program[i].addr - base) / 4096] = 1;
+	return t;
+}
+
 /* Reads back every run of sectors the plan touched; the rest was compared
  * with the wanted data while planning. */
 static int verify_touched(const struct bk_job *job, const struct bk_plan *plan, const uint8_t *want,
 			  const uint8_t *ff, uint32_t base, uint32_t span, struct bk_write_report *rep)
 {
 	uint32_t n = span / 4096;
-	uint8_t *touched = calloc(n ? n : 1, 1);
+	uint8_t *touched = touched_sectors(plan, base, span);
 	if (!touched)
 		return bk_fail(job->err, BK_ENOMEM, "out of memory");
-	for (size_t i = 0; i < plan->n_erase; i++)
-		memset(touched + (plan->erase[i].addr - base) / 4096, 1, plan->erase[i].len / 4096);
-	for (size_t i = 0; i < plan->n_program; i++)
-		touched[(plan->program[i].addr - base) / 4096] = 1;
 	int r = 0;
 	for (uint32_t s = 0; s < n && !r;) {
 		if (!touched[s]) {
@@ -201,10 +205,13 @@ static int verify_touched(const struct bk_job *job, const struct bk_plan *plan, 
 			e++;
 		uint32_t addr = base + s * 4096, len = (e - s) * 4096;
 		struct bk_mismatch mm;
-		/* An erase compares against 0xFF one chunk at a time. */
-		for (uint32_t done = 0; done < len && !r; done += want ? len : CHUNK)
-			r = bk_op_verify(job, addr + done, want ? want + (addr - base) : ff,
-					 want ? len : (len - done < CHUNK ? len - done : CHUNK), &mm);
+		if (want) {
+			r = bk_op_verify(job, addr, want + (addr - base), len, &mm);
+		} else {
+			/* An erase compares with 0xFF, one chunk of it at a time. */
+			for (uint32_t done = 0; done < len && !r; done += CHUNK)
+				r = bk_op_verify(job, addr + done, ff, len - done < CHUNK ? len - done : CHUNK, &mm);
+		}
 		rep->read_back += len;
 		s = e;
 	}
@@ -291,19 +298,6 @@ static int apply_beken(const struct bk_job *job, const struct bk_write *w, const
 		rep->has_mac_after = 1;
 	}
 	return 0;
-}
-
-/* The sectors a plan touches, one byte per sector of the span. */
-static uint8_t *touched_sectors(const struct bk_plan *plan, uint32_t base, uint32_t span)
-{
-	uint8_t *t = calloc(span / 4096 ? span / 4096 : 1, 1);
-	if (!t)
-		return NULL;
-	for (size_t i = 0; i < plan->n_erase; i++)
-		memset(t + (plan->erase[i].addr - base) / 4096, 1, plan->erase[i].len / 4096);
-	for (size_t i = 0; i < plan->n_program; i++)
-		t[(plan->program[i].addr - base) / 4096] = 1;
-	return t;
 }
 
 /* Fills the new data's margins from the flash, applies the Beken rules and
