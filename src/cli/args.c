@@ -43,7 +43,7 @@ const char bk_usage[] =
 	"  -q, --quiet            errors only\n"
 	"  -v, --verbose          more detail (USB statistics)\n"
 	"      --sim-image FILE   flash image behind -p sim (default ~/.local/state/bkspi/sim-flash.bin)\n"
-	"      --sim-config K=V,… simulator settings and faults (README 'Simulator')\n"
+	"      --sim-config K=V,... simulator settings and faults (README 'Simulator')\n"
 	"  -h, --help             this text\n"
 	"  -V, --version          version\n"
 	"\n"
