@@ -30,17 +30,14 @@ static int id_valid(const uint8_t id[4])
 	return v != 0 && v != 0xFFFFFF;
 }
 
+/* CEN low long enough to reset the chip, then high again. */
 static int pulse_cen(struct bk_prog *p)
 {
 	int r = bk_prog_set_cen(p, 0);
 	if (r)
 		return r;
 	bk_prog_sleep_us(p, RESET_US);
-	r = bk_prog_set_cen(p, 1);
-	if (r)
-		return r;
-	bk_prog_sleep_us(p, RELEASE_US);
-	return 0;
+	return bk_prog_set_cen(p, 1);
 }
 
 /* One attempt: the run, an echo probe, a short flush and the JEDEC read in
@@ -54,6 +51,7 @@ static int attempt(struct bk_prog *p, struct seen *s, struct bk_entry *rep)
 	int r = pulse_cen(p);
 	if (r)
 		return r;
+	bk_prog_sleep_us(p, RELEASE_US);
 	struct bk_spi_frame fr[] = {
 		{ .tx = run, .tx_len = RUN_LEN, .len = RUN_LEN, .rx = run_rx },
 		{ .tx = jedec, .tx_len = 4, .len = 4, .rx = probe },
@@ -130,10 +128,5 @@ int bk_target_enter(struct bk_prog *p, enum bk_target_kind kind, struct bk_err *
 
 int bk_target_reset(struct bk_prog *p, struct bk_err *err)
 {
-	int r = bk_prog_set_cen(p, 0);
-	if (!r) {
-		bk_prog_sleep_us(p, RESET_US);
-		r = bk_prog_set_cen(p, 1);
-	}
-	return r ? bk_err_ctx(err, "pulsing CEN") : 0;
+	return pulse_cen(p) ? bk_err_ctx(err, "pulsing CEN") : 0;
 }
