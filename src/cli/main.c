@@ -383,12 +383,14 @@ static int cmd_read(struct app *a)
 	uint32_t addr, len;
 	char path[4096];
 	int r = range(a, &addr, &len, 0);
-	if (!r && a->o.file)
+	if (!r && a->o.file) {
+		/* Checked before USB was touched; the final write checks again. */
 		snprintf(path, sizeof path, "%s", a->o.file);
-	else if (!r)
+	} else if (!r) {
 		r = backup_name(a, NULL, path, sizeof path);
-	if (!r)
-		r = bk_outfile_check(path, a->o.force, &a->err);
+		if (!r)
+			r = bk_outfile_check(path, a->o.force, &a->err);
+	}
 	uint8_t *buf = r ? NULL : malloc(len);
 	if (!r && !buf)
 		r = bk_fail(&a->err, BK_ENOMEM, "out of memory");
@@ -665,12 +667,12 @@ static void add_resume_hint(struct app *a, int r)
 		return;
 	/* An erase without a backup reads nothing first, so it redoes it all. */
 	int changes = a->o.cmd == CMD_WRITE || (a->o.cmd == CMD_ERASE && !a->o.no_backup);
+	int saved = a->backup[0] && access(a->backup, F_OK) == 0;
 	char hint[sizeof a->err.msg];
 	snprintf(hint, sizeof hint, "; %srun the same command again%s%s%.200s",
 		 r == BK_EINTR ? "" : "reconnect the CH341A and ",
 		 changes ? ": it redoes only what still differs, then verifies" : "",
-		 a->backup[0] && access(a->backup, F_OK) == 0 ? "; the backup is " : "",
-		 a->backup[0] && access(a->backup, F_OK) == 0 ? a->backup : "");
+		 saved ? "; the backup is " : "", saved ? a->backup : "");
 	size_t n = strlen(a->err.msg);
 	snprintf(a->err.msg + n, sizeof a->err.msg - n, "%s", hint);
 }
