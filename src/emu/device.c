@@ -327,7 +327,7 @@ static int emu_wait(void *dev, unsigned timeout_ms)
 	return 0;
 }
 
-static int cancel_in(struct bk_emu *e, struct queue *q, struct bk_usb_xfer *x)
+static int cancel_queued(struct bk_emu *e, struct queue *q, struct bk_usb_xfer *x)
 {
 	for (size_t i = q->head; i < q->head + q->len; i++) {
 		if (q->v[i].x != x)
@@ -346,8 +346,8 @@ static void emu_cancel(void *dev, struct bk_usb_xfer *x)
 	if (x->priv != e)
 		return;
 	/* Out of memory here leaves the transfer queued: wait() reaps it. */
-	if (!cancel_in(e, &e->in_q, x))
-		(void)cancel_in(e, &e->out_q, x);
+	if (!cancel_queued(e, &e->in_q, x))
+		(void)cancel_queued(e, &e->out_q, x);
 }
 
 static void emu_sleep_us(void *dev, uint64_t us)
