@@ -91,6 +91,16 @@ static struct pending *q_front(struct queue *q)
 	return q->len ? &q->v[q->head] : NULL;
 }
 
+/* Takes out entry i (an index into v), keeping the others in order. */
+static struct pending q_take(struct queue *q, size_t i)
+{
+	struct pending p = q->v[i];
+	memmove(&q->v[i], &q->v[i + 1], (q->head + q->len - i - 1) * sizeof *q->v);
+	if (--q->len == 0)
+		q->head = 0;
+	return p;
+}
+
 static void q_pop(struct queue *q)
 {
 	q->head++;
@@ -283,15 +293,6 @@ static size_t earliest_done(const struct bk_emu *e)
 	return best;
 }
 
-static struct pending take_done(struct bk_emu *e, size_t i)
-{
-	struct queue *q = &e->done;
-	struct pending p = q->v[i];
-	memmove(&q->v[i], &q->v[i + 1], (q->head + q->len - i - 1) * sizeof *q->v);
-	if (--q->len == 0)
-		q->head = 0;
-	return p;
-}
 
 static int emu_wait(void *dev, unsigned timeout_ms)
 {
@@ -320,7 +321,7 @@ static int emu_wait(void *dev, unsigned timeout_ms)
 		size_t i = earliest_done(e);
 		if (e->done.v[i].at > e->host_ns)
 			break;
-		struct pending p = take_done(e, i);
+		struct pending p = q_take(&e->done, i);
 		p.x->priv = NULL;
 		p.x->done(p.x);
 	}
@@ -332,9 +333,7 @@ static int cancel_queued(struct bk_emu *e, struct queue *q, struct bk_usb_xfer *
 	for (size_t i = q->head; i < q->head + q->len; i++) {
 		if (q->v[i].x != x)
 			continue;
-		struct pending p = q->v[i];
-		memmove(&q->v[i], &q->v[i + 1], (q->head + q->len - i - 1) * sizeof *q->v);
-		q->len--;
+		struct pending p = q_take(q, i);
 		return complete(e, p, e->host_ns, BK_EUSB, p.pos) ? -1 : 1;
 	}
 	return 0;
