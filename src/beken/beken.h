@@ -14,7 +14,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "core/err.h"
+#include "base/err.h"
 
 #define BK_BEKEN_NONE UINT32_MAX /* "no such address" in every field below */
 

@@ -4,7 +4,7 @@
 
 #include <stdint.h>
 
-#include "core/err.h"
+#include "base/err.h"
 #include "target/target.h"
 
 enum bk_cmd { CMD_NONE, CMD_DETECT, CMD_READ, CMD_WRITE, CMD_VERIFY, CMD_ERASE, CMD_ENTER, CMD_RESET, CMD_INFO };

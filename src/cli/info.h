@@ -6,7 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "core/err.h"
+#include "base/err.h"
 
 /* Analyses img and adds the full report to obj; prints it unless quiet. */
 int bk_info_report(const char *name, const uint8_t *img, size_t len, json_object *obj, int print,

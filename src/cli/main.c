@@ -13,12 +13,13 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "base/limits.h"
 #include "cli/args.h"
 #include "cli/info.h"
 #include "cli/progress.h"
 #include "core/safety.h"
 #include "core/ops.h"
-#include "core/outfile.h"
+#include "base/outfile.h"
 #include "emu/emu.h"
 #include "spi/chips.h"
 #include "spi/flash.h"
@@ -124,7 +125,7 @@ static int load_file(struct app *a, const char *path)
 		close(fd);
 		return bk_fail(&a->err, BK_EINVAL, "%s is empty", path);
 	}
-	if (sb.st_size > 16 << 20) {
+	if (sb.st_size > BK_MAX_FLASH) {
 		close(fd);
 		return bk_fail(&a->err, BK_EINVAL, "%s is %lld bytes: larger than any flash bkspi handles (16 MiB)",
 			       path, (long long)sb.st_size);

@@ -1,3 +1,4 @@
+#include "base/limits.h"
 #include "core/confirm.h"
 
 #include <stdlib.h>
@@ -6,7 +7,7 @@
 #include "beken/beken.h"
 #include "core/ops.h"
 
-#define SECTOR 4096u
+#define SECTOR BK_SECTOR
 
 struct region {
 	uint32_t start, end;
@@ -56,7 +57,7 @@ static int vouched(const uint8_t *buf, uint32_t at, uint32_t s, const struct reg
 	return 0;
 }
 
-#define PAGE 256u
+#define PAGE BK_PAGE
 
 /* Settles one page: reads it until two of its reads agree, which on a
  * marginal wire happens far sooner for a page than for a whole sector. */

@@ -3,7 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/outfile.h"
+#include "base/outfile.h"
 #include "spi/chips.h"
 
 #define CHUNK (64u * 1024)

@@ -8,7 +8,7 @@
 #include <stdint.h>
 
 #include "core/confirm.h"
-#include "core/err.h"
+#include "base/err.h"
 #include "core/plan.h"
 #include "core/safety.h"
 #include "spi/flash.h"

@@ -1,3 +1,4 @@
+#include "base/limits.h"
 #include "core/plan.h"
 
 #include <stdlib.h>
@@ -5,8 +6,8 @@
 
 #include "spi/chips.h"
 
-#define SECTOR 4096u
-#define PAGE 256u
+#define SECTOR BK_SECTOR
+#define PAGE BK_PAGE
 
 enum need { SAME, PROGRAM_ONLY, ERASE };
 

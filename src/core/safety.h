@@ -8,7 +8,7 @@
 #include <stdint.h>
 
 #include "beken/beken.h"
-#include "core/err.h"
+#include "base/err.h"
 
 struct bk_safety {
 	struct bk_beken_class file;

@@ -5,7 +5,7 @@
 #include <stdint.h>
 #include <stddef.h>
 
-#include "core/err.h"
+#include "base/err.h"
 #include "spi/chips.h"
 #include "spi/sfdp.h"
 

@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "base/limits.h"
 #include "emu/emu.h"
 #include "emu/internal.h"
 #include "emu/config.h"
@@ -400,7 +401,7 @@ static int open_image(struct bk_emu *e, struct bk_err *err)
 		return bk_fail(err, BK_EINVAL, "simulator image %s: not a regular file", path);
 	}
 	size_t size = (size_t)sb.st_size;
-	if (size < 65536 || size > 16u << 20 || (size & (size - 1))) {
+	if (size < 65536 || size > BK_MAX_FLASH || (size & (size - 1))) {
 		close(fd);
 		return bk_fail(err, BK_EINVAL,
 			       "simulator image %s: %zu bytes; a flash is a power of two from 64 KiB to 16 MiB",

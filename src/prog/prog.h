@@ -6,7 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "core/err.h"
+#include "base/err.h"
 #include "usb/usb.h"
 
 /* One chip-select frame: `len` bytes are clocked, the first tx_len taken

@@ -371,7 +371,7 @@ int bk_flash_probe(struct bk_prog *p, struct bk_err *err, struct bk_flash **out)
 		r = bk_fail(err, BK_EFLASH, "flash %06X is unknown and has no SFDP table: its size cannot be told", in->jedec);
 		goto fail;
 	}
-	if (in->size > 16u << 20) {
+	if (in->size > BK_MAX_FLASH) {
 		r = bk_fail(err, BK_EFLASH, "flash %06X is larger than 16 MiB: that needs 4-byte addressing, which bkspi does not do",
 			    in->jedec);
 		goto fail;

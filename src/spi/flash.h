@@ -5,11 +5,9 @@
 
 #include <stdint.h>
 
-#include "core/err.h"
+#include "base/err.h"
+#include "base/limits.h"
 #include "prog/prog.h"
-
-#define BK_PAGE 256u
-#define BK_SECTOR 4096u
 
 struct bk_flash_info {
 	uint8_t id[4];        /* MISO during 9F and the three ID bytes */

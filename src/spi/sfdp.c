@@ -1,3 +1,4 @@
+#include "base/limits.h"
 #include "spi/sfdp.h"
 
 #include <inttypes.h>
@@ -11,7 +12,7 @@
 #define BFPT_BUILD_DWORDS 16u      /* JESD216B, what bk_sfdp_build writes */
 #define SFDP_SPACE (1u << 24)      /* 5A takes a 24-bit address */
 #define MIN_SIZE (64u << 10)
-#define MAX_SIZE (16u << 20)
+#define MAX_SIZE BK_MAX_FLASH
 
 static uint32_t le32(const uint8_t *p)
 {

@@ -4,7 +4,7 @@
 #ifndef BK_TARGET_TARGET_H
 #define BK_TARGET_TARGET_H
 
-#include "core/err.h"
+#include "base/err.h"
 #include "prog/prog.h"
 
 enum bk_target_kind { BK_TARGET_BEKEN, BK_TARGET_SPI };

@@ -12,7 +12,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "core/err.h"
+#include "base/err.h"
 
 struct bk_usb_xfer;
 typedef void (*bk_usb_done_fn)(struct bk_usb_xfer *x);

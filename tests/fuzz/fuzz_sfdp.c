@@ -5,6 +5,7 @@
 
 #include "fuzz.h"
 #include "spi/chips.h"
+#include "base/limits.h"
 #include "spi/sfdp.h"
 
 #define SFDP_SPACE (1u << 24)
@@ -17,7 +18,7 @@ static int is_pow2(uint32_t v)
 /* What bk_sfdp_parse_bfpt promises about a table it accepts. */
 static void check_parsed(const struct bk_sfdp *s)
 {
-	FUZZ_CHECK(s->size >= 64u << 10 && s->size <= 16u << 20);
+	FUZZ_CHECK(s->size >= BK_MIN_FLASH && s->size <= BK_MAX_FLASH);
 	FUZZ_CHECK(s->size % 4096 == 0);
 	FUZZ_CHECK(is_pow2(s->page_size) && s->page_size >= 16 && s->page_size <= 4096);
 	FUZZ_CHECK(s->erase && !(s->erase & ~(BK_ERASE_4K | BK_ERASE_32K | BK_ERASE_64K)));

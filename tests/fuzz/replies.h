@@ -19,7 +19,7 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "core/err.h"
+#include "base/err.h"
 #include "fuzz.h"
 #include "prog/prog.h"
 #include "spi/flash.h"

@@ -4,8 +4,8 @@
  * deepest layer that sees a failure writes the cause (and, where it knows it,
  * the fix) into the caller's struct bk_err; each layer above may prepend
  * what it was doing. The CLI prints the result once, as one line. */
-#ifndef BK_CORE_ERR_H
-#define BK_CORE_ERR_H
+#ifndef BK_BASE_ERR_H
+#define BK_BASE_ERR_H
 
 #include <stddef.h>
 

@@ -1,11 +1,11 @@
 /* Output files appear under their final name only when complete. */
-#ifndef BK_CORE_OUTFILE_H
-#define BK_CORE_OUTFILE_H
+#ifndef BK_BASE_OUTFILE_H
+#define BK_BASE_OUTFILE_H
 
 #include <stddef.h>
 #include <stdint.h>
 
-#include "core/err.h"
+#include "base/err.h"
 
 /* Fails with BK_EEXIST (naming --force) when path exists and !force. */
 int bk_outfile_check(const char *path, int force, struct bk_err *err);
