@@ -8,18 +8,29 @@ CC       ?= cc
 PKGS     := libusb-1.0 json-c zlib
 WARN     := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wvla
 CFLAGS   ?= -O2 -g
-BK_CFLAGS := -std=c11 -D_GNU_SOURCE $(WARN) -Isrc -MMD -MP
+BK_CFLAGS := -std=c11 -D_GNU_SOURCE $(WARN) -Iinclude -Isrc -MMD -MP
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 TEST_LIBS  = $(shell pkg-config --libs cmocka 2>/dev/null)
 
-LIB_SRC  := $(filter-out src/cli/main.c,$(wildcard src/*/*.c))
-CLI_SRC  := $(wildcard src/cli/*.c)
+# Three parts, one way down: the CLI over the product library (one public
+# header, include/bkspi.h), and the emulator in a library of its own that
+# the CLI's `sim` programmer and the tests use.
+LIB_DIRS := base usb prog spi target beken core
+LIB_SRC  := $(foreach d,$(LIB_DIRS),$(wildcard src/$(d)/*.c))
+EMU_SRC  := $(wildcard src/emu/*.c)
+CLI_SRC  := $(filter-out src/cli/main.c,$(wildcard src/cli/*.c))
+ALL_SRC  := $(LIB_SRC) $(EMU_SRC) $(CLI_SRC)
 LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o)
+EMU_OBJ  := $(EMU_SRC:%.c=$(BUILD)/%.o)
+CLI_OBJ  := $(CLI_SRC:%.c=$(BUILD)/%.o)
 TEST_SRC := $(wildcard tests/unit/test_*.c tests/emu/test_*.c)
 TEST_SUPPORT := $(filter-out $(TEST_SRC),$(wildcard tests/unit/*.c tests/emu/*.c))
 TESTS    := $(TEST_SRC:%.c=$(BUILD)/%)
 LIB      := $(BUILD)/libbkspi.a
+EMU_LIB  := $(BUILD)/libbkemu.a
+# What a program that uses everything links: order matters for archives.
+LIBS     := $(CLI_OBJ) $(EMU_LIB) $(LIB)
 BIN      := $(BUILD)/bkspi
 
 # Test objects are kept: make would otherwise delete them as intermediates.
@@ -41,10 +52,14 @@ $(LIB): $(LIB_OBJ)
 	@rm -f $@
 	ar rcs $@ $^
 
-$(BIN): $(BUILD)/src/cli/main.o $(LIB)
+$(EMU_LIB): $(EMU_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(BIN): $(BUILD)/src/cli/main.o $(LIBS)
 	$(CC) $(CFLAGS) -o $@ $^ $(PKG_LIBS) $(LDFLAGS)
 
-$(BUILD)/tests/%: $(BUILD)/tests/%.o $(TEST_SUPPORT:%.c=$(BUILD)/%.o) $(LIB)
+$(BUILD)/tests/%: $(BUILD)/tests/%.o $(TEST_SUPPORT:%.c=$(BUILD)/%.o) $(LIBS)
 	$(CC) $(CFLAGS) -o $@ $^ $(TEST_LIBS) $(PKG_LIBS) $(LDFLAGS)
 
 deps:

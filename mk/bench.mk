@@ -5,7 +5,7 @@
 FAKEUSB     := $(BUILD)/libfakeusb.so
 # The emulator and what it links against; kept to what it needs so the
 # .so carries no CLI or libusb code of its own.
-FAKEUSB_SRC := tests/shim/fake_libusb.c $(wildcard src/emu/*.c) src/usb/usb.c src/base/err.c \
+FAKEUSB_SRC := tests/shim/fake_libusb.c $(filter-out src/emu/driver.c,$(EMU_SRC)) src/usb/usb.c src/base/err.c \
                src/spi/sfdp.c src/spi/protect.c src/beken/crc.c
 FAKEUSB_OBJ := $(FAKEUSB_SRC:%.c=$(BUILD)/pic/%.o)
 BENCH       := $(BUILD)/tests/bench/bench
@@ -23,7 +23,7 @@ $(FAKEUSB): $(FAKEUSB_OBJ) tests/shim/fakeusb.map
 	$(CC) $(CFLAGS) -shared -Wl,-z,defs -Wl,--gc-sections -Wl,--version-script=tests/shim/fakeusb.map \
 		-o $@ $(FAKEUSB_OBJ) $(LDFLAGS)
 
-$(BENCH): tests/bench/bench.c $(LIB)
+$(BENCH): tests/bench/bench.c $(LIBS)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(BK_CFLAGS) $(PKG_CFLAGS) -o $@ $^ $(PKG_LIBS) $(LDFLAGS)
 

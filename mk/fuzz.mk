@@ -17,7 +17,7 @@ FUZZ_CFLAGS  ?= -O1 -g
 FUZZ_DUMPS   ?= ../shared/dumps
 FUZZ_BUILD   := build-fuzz
 FUZZ_SAN     := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
-FUZZ_LIB_OBJ := $(LIB_SRC:%.c=$(FUZZ_BUILD)/%.o)
+FUZZ_LIB_OBJ := $(ALL_SRC:%.c=$(FUZZ_BUILD)/%.o)
 FUZZ_LIB     := $(FUZZ_BUILD)/libbkspi.a
 FUZZ_BINS    := $(FUZZ_NAMES:%=$(FUZZ_BUILD)/fuzz_%)
 FUZZ_HDRS    := $(wildcard tests/fuzz/*.h)
@@ -47,9 +47,9 @@ $(FUZZ_BINS): $(FUZZ_BUILD)/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_HDRS) $(FUZZ_LIB)
 
 # The seed generator (tests/fuzz/gen_seeds.c) runs the emulator to record
 # wire replies; its output is committed, so this is only for changing seeds.
-$(FUZZ_BUILD)/gen_seeds: tests/fuzz/gen_seeds.c $(FUZZ_HDRS) $(LIB)
+$(FUZZ_BUILD)/gen_seeds: tests/fuzz/gen_seeds.c $(FUZZ_HDRS) $(LIBS)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(filter-out -MMD -MP,$(BK_CFLAGS)) $(PKG_CFLAGS) -Itests -o $@ $< $(LIB) $(PKG_LIBS) $(LDFLAGS)
+	$(CC) $(CFLAGS) $(filter-out -MMD -MP,$(BK_CFLAGS)) $(PKG_CFLAGS) -Itests -o $@ $< $(LIBS) $(PKG_LIBS) $(LDFLAGS)
 
 fuzz-seeds: $(FUZZ_BUILD)/gen_seeds
 	$(FUZZ_BUILD)/gen_seeds tests/fuzz
@@ -60,18 +60,18 @@ fuzz-seeds: $(FUZZ_BUILD)/gen_seeds
 # profile).
 FUZZ_COVS := $(FUZZ_NAMES:%=$(FUZZ_BUILD)/cov/replay_%)
 
-$(FUZZ_COVS): $(FUZZ_BUILD)/cov/replay_%: tests/fuzz/fuzz_%.c tests/fuzz/replay.c $(FUZZ_HDRS) $(LIB_SRC) | fuzz-toolchain
+$(FUZZ_COVS): $(FUZZ_BUILD)/cov/replay_%: tests/fuzz/fuzz_%.c tests/fuzz/replay.c $(FUZZ_HDRS) $(ALL_SRC) | fuzz-toolchain
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) -O0 -g -fprofile-instr-generate -fcoverage-mapping -DFUZZ_ARGS_ONCE \
 		$(filter-out -MMD -MP,$(BK_CFLAGS)) $(PKG_CFLAGS) -Itests \
-		-o $@ tests/fuzz/fuzz_$*.c tests/fuzz/replay.c $(LIB_SRC) $(PKG_LIBS)
+		-o $@ tests/fuzz/fuzz_$*.c tests/fuzz/replay.c $(ALL_SRC) $(PKG_LIBS)
 
 fuzz-coverage: $(FUZZ_COVS)
 	@FUZZ_DUMPS=$(FUZZ_DUMPS) tests/fuzz/coverage.sh $(FUZZ_BUILD) $(FUZZ_NAMES)
 
 # Replays: the harness and replay.c objects come from the main Makefile's
 # $(BUILD)/tests/%.o rule (dependency files included).
-$(FUZZ_REPLAYS): $(BUILD)/tests/fuzz/replay_%: $(BUILD)/tests/fuzz/fuzz_%.o $(BUILD)/tests/fuzz/replay.o $(LIB)
+$(FUZZ_REPLAYS): $(BUILD)/tests/fuzz/replay_%: $(BUILD)/tests/fuzz/fuzz_%.o $(BUILD)/tests/fuzz/replay.o $(LIBS)
 	$(CC) $(CFLAGS) -o $@ $^ $(PKG_LIBS) $(LDFLAGS)
 
 fuzz-replay: $(BIN) $(FUZZ_REPLAYS)

@@ -49,17 +49,17 @@ int bk_fail(struct bk_err *err, int code, const char *fmt, ...)
 	return code;
 }
 
-int bk_err_ctx(struct bk_err *err, const char *fmt, ...)
+int bk_err_ctx(struct bk_err *err, int code, const char *fmt, ...)
 {
 	if (!err)
-		return BK_EINVAL;
+		return code;
 	char msg[sizeof err->msg];
 	va_list ap;
 	va_start(ap, fmt);
 	int n = vsnprintf(msg, sizeof msg, fmt, ap);
 	va_end(ap);
 	size_t at = n < 0 ? 0 : (size_t)n < sizeof msg ? (size_t)n : sizeof msg - 1;
-	const char *old = err->msg[0] ? err->msg : bk_strerror(err->code);
+	const char *old = err->msg[0] && err->code == code ? err->msg : bk_strerror(code);
 	/* Truncating the tail keeps the context, which names what failed. */
 	for (const char *p = ": "; *p && at < sizeof msg - 1; p++)
 		msg[at++] = *p;
@@ -67,7 +67,8 @@ int bk_err_ctx(struct bk_err *err, const char *fmt, ...)
 	memcpy(msg + at, old, len < left ? len : left);
 	msg[at + (len < left ? len : left)] = '\0';
 	memcpy(err->msg, msg, sizeof msg);
-	return err->code;
+	err->code = code;
+	return code;
 }
 
 void bk_err_clear(struct bk_err *err)

@@ -1,9 +1,10 @@
 /* Error codes and the context that travels with them.
  *
- * Every function that can fail returns 0 or a negative BK_E* code. The
- * deepest layer that sees a failure writes the cause (and, where it knows it,
- * the fix) into the caller's struct bk_err; each layer above may prepend
- * what it was doing. The CLI prints the result once, as one line. */
+ * Every function that can fail returns 0 or a negative BK_E* code. One
+ * struct bk_err belongs to each handle (struct bkspi) and every layer of
+ * that handle's stack writes into it: the deepest layer that sees a failure
+ * records the cause (and, where it knows it, the fix); each layer above may
+ * prepend what it was doing. Front ends print the result once. */
 #ifndef BK_BASE_ERR_H
 #define BK_BASE_ERR_H
 
@@ -40,9 +41,11 @@ struct bk_err {
 int bk_fail(struct bk_err *err, int code, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
-/* Prepends "<context>: " to the recorded message; returns err->code. */
-int bk_err_ctx(struct bk_err *err, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+/* Prepends "<context>: " to the recorded message and returns code: the
+ * caller's own failure, so a message recorded in another object (or none)
+ * can never turn a failure into success. */
+int bk_err_ctx(struct bk_err *err, int code, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
 
 void bk_err_clear(struct bk_err *err);
 

@@ -84,6 +84,12 @@ int bk_outfile_write(const char *path, const uint8_t *data, size_t len, int forc
 	return 0;
 }
 
+int bk_outfile_exists(const char *path)
+{
+	struct stat sb;
+	return lstat(path, &sb) == 0;
+}
+
 int bk_mkdirs(const char *dir, struct bk_err *err)
 {
 	char p[PATH_MAX];

@@ -14,6 +14,9 @@ int bk_outfile_check(const char *path, int force, struct bk_err *err);
 int bk_outfile_write(const char *path, const uint8_t *data, size_t len, int force,
 		     struct bk_err *err);
 
+/* True when something (even a dangling symlink) is at path. */
+int bk_outfile_exists(const char *path);
+
 /* Creates a directory and its parents. */
 int bk_mkdirs(const char *dir, struct bk_err *err);
 

@@ -1,5 +1,7 @@
 #include "cli/args.h"
 
+#include "base/limits.h"
+
 #include <ctype.h>
 #include <getopt.h>
 #include <string.h>
@@ -123,7 +125,7 @@ static const struct option long_opts[] = {
 	{ NULL, 0, NULL, 0 },
 };
 
-#define MAX_ADDR (16ull << 20)
+#define MAX_ADDR ((uint64_t)BK_MAX_FLASH)
 
 static int yes_no(const char *name, const char *val, int *out, struct bk_err *err)
 {
@@ -146,7 +148,7 @@ static int num_arg(const char *name, const char *val, uint64_t *out, int *has, s
 
 int bk_args_parse(int argc, char **argv, struct bk_opts *o, struct bk_err *err)
 {
-	*o = (struct bk_opts){ .programmer = "ch341a", .target = BK_TARGET_BEKEN, .keep_rf = 1 };
+	*o = (struct bk_opts){ .programmer = "ch341a", .target = BKSPI_TARGET_BEKEN, .keep_rf = 1 };
 	optind = 0; /* 0, not 1: glibc then also forgets the previous argv */
 	opterr = 0;
 	int c, r = 0;
@@ -159,9 +161,9 @@ int bk_args_parse(int argc, char **argv, struct bk_opts *o, struct bk_err *err)
 			break;
 		case 't':
 			if (!strcmp(optarg, "beken"))
-				o->target = BK_TARGET_BEKEN;
+				o->target = BKSPI_TARGET_BEKEN;
 			else if (!strcmp(optarg, "spi"))
-				o->target = BK_TARGET_SPI;
+				o->target = BKSPI_TARGET_SPI;
 			else
 				r = bk_fail(err, BK_EINVAL, "unknown target '%s': use beken or spi", optarg);
 			break;

@@ -5,7 +5,7 @@
 #include <stdint.h>
 
 #include "base/err.h"
-#include "target/target.h"
+#include "bkspi.h"
 
 enum bk_cmd { CMD_NONE, CMD_DETECT, CMD_READ, CMD_WRITE, CMD_VERIFY, CMD_ERASE, CMD_ENTER, CMD_RESET, CMD_INFO };
 
@@ -14,7 +14,7 @@ struct bk_opts {
 	const char *cmd_name;
 	const char *file;
 	const char *programmer;   /* "ch341a" or "sim" */
-	enum bk_target_kind target;
+	enum bkspi_target target;
 	uint64_t offset, length;
 	int has_offset, has_length;
 	const char *label;

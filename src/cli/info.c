@@ -199,6 +199,11 @@ int bk_info_report(const char *name, const uint8_t *img, size_t len, json_object
 	return 0;
 }
 
+int bk_info_worth_summary(size_t len)
+{
+	return len >= BK_BEKEN_APP_START;
+}
+
 void bk_info_summary(const uint8_t *img, size_t len, json_object *obj, int print)
 {
 	struct bk_beken_info in;

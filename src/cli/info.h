@@ -12,6 +12,10 @@
 int bk_info_report(const char *name, const uint8_t *img, size_t len, json_object *obj, int print,
 		   struct bk_err *err);
 
+/* Whether a read of len bytes from 0 reaches past the bootloader, so the
+ * summary has something to say. */
+int bk_info_worth_summary(size_t len);
+
 /* One line (family, bootloader, MAC, integrity) for a flash read from 0. */
 void bk_info_summary(const uint8_t *img, size_t len, json_object *obj, int print);
 

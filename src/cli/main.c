@@ -1,6 +1,7 @@
-/* bkspi: the command line. Parses, opens the programmer, gets the flash on
- * the bus, runs one operation, prints the outcome once (text or JSON) and
- * maps errors to small exit codes. */
+/* bkspi: the command line. Parses arguments, runs one operation through
+ * the handle API (include/bkspi.h), renders its report once (text or
+ * JSON), and owns what only a terminal program has: signals, the input
+ * file, exit codes. */
 #include <errno.h>
 #include <fcntl.h>
 #include <json.h>
@@ -17,7 +18,6 @@
 #include "cli/args.h"
 #include "cli/info.h"
 #include "cli/progress.h"
-#include "core/safety.h"
 #include "core/ops.h"
 #include "base/outfile.h"
 #include "emu/emu.h"
@@ -38,28 +38,28 @@ static void on_signal(int sig)
 	interrupted = 1;
 }
 
-static int cancelled(void *user)
-{
-	(void)user;
-	return interrupted;
-}
-
 struct app {
 	struct bk_opts o;
-	struct bk_err err;
-	struct bk_emu *emu;        /* -p sim: owned by prog, kept for statistics */
-	struct bk_prog *prog;
-	struct bk_flash *flash;
-	struct bk_entry entry;
+	struct bk_err err;         /* the CLI's own failures (arguments, files) */
+	bkspi *h;
+	struct bk_emu_sim sim;     /* -p sim: sim.emu is the emulator, for statistics */
+	struct bkspi_flash flash;
+	int have_flash;
 	struct bk_progress progress;
-	struct bk_hooks hooks;
-	struct bk_job job;
-	json_object *out;          /* the JSON result, also the source of text output */
+	json_object *out;          /* the JSON result */
 	uint64_t t0;
 	uint8_t *file_data;
 	size_t file_len;
 	char backup[4096];         /* the backup this run saved, for messages */
 };
+
+/* A failure of the handle becomes the CLI's, message included. */
+static int hfail(struct app *a, int r)
+{
+	if (r)
+		bk_fail(&a->err, r, "%s", bkspi_errmsg(a->h));
+	return r;
+}
 
 static int exit_code(int err)
 {
@@ -182,48 +182,69 @@ static int sim_default_image(struct app *a, char *path, size_t cap)
 	return r;
 }
 
+static void on_note(void *user, const char *text)
+{
+	struct app *a = user;
+	if (!a->o.quiet && !a->o.json)
+		fprintf(stderr, "bkspi: note: %s\n", text);
+}
+
+static void on_progress(void *user, const char *phase, uint64_t done, uint64_t total)
+{
+	struct app *a = user;
+	bk_progress_update(&a->progress, phase, done, total);
+}
+
+static const struct bk_prog_driver *const cli_drivers[] = { &bk_emu_driver, NULL };
+
 static int open_programmer(struct app *a)
 {
-	struct bk_usb *usb = NULL;
-	int r;
+	static char image[4200];
 	if (!strcmp(a->o.programmer, "sim")) {
-		char path[4200], config[8192];
-		const char *image = a->o.sim_image;
-		if (!image) {
-			r = sim_default_image(a, path, sizeof path);
+		const char *path = a->o.sim_image;
+		if (!path) {
+			int r = sim_default_image(a, image, sizeof image);
 			if (r)
 				return r;
-			image = path;
+			path = image;
 		}
 		/* -t spi means a bare flash: no Beken chip in front of it. */
-		snprintf(config, sizeof config, "%simage=%s%s%s", a->o.target == BK_TARGET_SPI ? "beken=0," : "",
-			 image, a->o.sim_config ? "," : "", a->o.sim_config ? a->o.sim_config : "");
-		r = bk_emu_new(config, &a->err, &a->emu);
-		if (!r)
-			r = bk_emu_usb(a->emu, &a->err, &usb);
-	} else {
-		int detached;
-		r = bk_usb_open_libusb(0x1a86, 0x5512, &a->err, &usb, &detached);
-		if (!r && detached && !a->o.quiet && !a->o.json)
-			fprintf(stderr, "bkspi: note: detached the kernel driver that held the CH341A\n");
+		a->sim = (struct bk_emu_sim){ .image = path, .config = a->o.sim_config };
+		if (a->o.target == BKSPI_TARGET_SPI) {
+			size_t n = strlen("beken=0,") + (a->o.sim_config ? strlen(a->o.sim_config) : 0) + 1;
+			char *c = malloc(n);
+			if (!c)
+				return bk_fail(&a->err, BK_ENOMEM, "out of memory");
+			snprintf(c, n, "beken=0%s%s", a->o.sim_config ? "," : "", a->o.sim_config ? a->o.sim_config : "");
+			a->sim.config = c;
+		}
 	}
+	struct bkspi_config cfg = {
+		.programmer = a->o.programmer, .drivers = cli_drivers, .driver_arg = &a->sim,
+		.target = a->o.target, .progress = on_progress, .note = on_note, .user = a,
+		.cancel = &interrupted,
+	};
+	a->h = bkspi_new(&cfg);
+	if (!a->h)
+		return bk_fail(&a->err, BK_ENOMEM, "out of memory");
+	bk_progress_init(&a->progress, a->h, a->o.quiet || a->o.json);
+	int r = hfail(a, bkspi_connect(a->h));
 	if (!r)
-		r = bk_prog_open(usb, &a->err, &a->prog);
-	if (!r)
-		a->t0 = bk_prog_now_us(a->prog);
+		a->t0 = bkspi_now_us(a->h);
 	return r;
 }
 
-/* ---- reporting -------------------------------------------------------- */
+/* ---- reporting: every report is rendered from its struct ------------ */
 
-static void report_flash(struct app *a)
+static void report_flash(struct app *a, const struct bkspi_flash *in)
 {
-	const struct bk_flash_info *in = bk_flash_info(a->flash);
+	a->flash = *in;
+	a->have_flash = 1;
 	json_object *f = jobj(a->out, "flash");
 	char id[16];
 	snprintf(id, sizeof id, "%06X", in->jedec);
 	jset_str(f, "jedec", id);
-	snprintf(id, sizeof id, "%02X-%02X-%02X-%02X", in->id[0], in->id[1], in->id[2], in->id[3]);
+	snprintf(id, sizeof id, "%02X-%02X-%02X-%02X", in->reply[0], in->reply[1], in->reply[2], in->reply[3]);
 	jset_str(f, "reply", id);
 	jset_str(f, "vendor", in->vendor);
 	jset_str(f, "part", in->part);
@@ -233,69 +254,59 @@ static void report_flash(struct app *a)
 	    in->jedec, id, in->size / 1024, in->size_from);
 }
 
-static void report_entry(struct app *a)
+static void report_entry(struct app *a, const struct bkspi_entry *e)
 {
 	json_object *t = jobj(a->out, "target");
-	jset_str(t, "kind", a->o.target == BK_TARGET_BEKEN ? "beken" : "spi");
-	if (a->o.target != BK_TARGET_BEKEN) {
+	jset_str(t, "kind", e->beken ? "beken" : "spi");
+	if (!e->beken) {
 		say(a, "target      plain SPI flash (no entry sequence)\n");
 		return;
 	}
-	const char *style = a->entry.echo ? "0xD2 echo" : a->entry.long_flush ? "no echo, long flush" : "no echo";
-	jset_int(t, "attempts", a->entry.attempts);
+	const char *style = e->echo ? "0xD2 echo" : e->long_flush ? "no echo, long flush" : "no echo";
+	jset_int(t, "attempts", e->attempts);
 	jset_str(t, "reply", style);
-	say(a, "target      Beken chip in SPI mode (attempt %u, %s)\n", a->entry.attempts, style);
+	say(a, "target      Beken chip in SPI mode (attempt %u, %s)\n", e->attempts, style);
 }
 
-static int report_status(struct app *a)
+static void report_status(struct app *a, const struct bkspi_status_regs *s)
 {
-	const struct bk_flash_info *in = bk_flash_info(a->flash);
-	uint8_t sr1, sr2;
-	int r = bk_flash_status(a->flash, &sr1, &sr2);
-	if (r)
-		return r;
-	struct bk_prot p;
-	int has_sr2 = !!(in->flags & BK_CHIP_SR2);
-	bk_prot_decode(sr1, sr2, has_sr2, in->size, &p);
-	char desc[96];
-	bk_prot_describe(&p, in->size, desc, sizeof desc);
-	json_object *s = jobj(a->out, "status");
-	jset_hex(s, "sr1", sr1, 2);
-	if (has_sr2)
-		jset_hex(s, "sr2", sr2, 2);
-	jset_int(s, "bp", p.bp);
-	jset_int(s, "tb", p.tb);
-	jset_int(s, "sec", p.sec);
-	jset_int(s, "cmp", p.cmp);
-	jset_int(s, "srp", p.srp);
-	jset_str(s, "protected", desc);
-	say(a, "status      SR1=0x%02X", sr1);
-	if (has_sr2)
-		say(a, " SR2=0x%02X", sr2);
-	say(a, "  BP=%u TB=%u SEC=%u CMP=%u SRP=%u\n", p.bp, p.tb, p.sec, p.cmp, p.srp);
-	say(a, "protected   %s\n", desc);
-	return 0;
+	json_object *o = jobj(a->out, "status");
+	jset_hex(o, "sr1", s->sr1, 2);
+	if (s->has_sr2)
+		jset_hex(o, "sr2", s->sr2, 2);
+	jset_int(o, "bp", s->bp);
+	jset_int(o, "tb", s->tb);
+	jset_int(o, "sec", s->sec);
+	jset_int(o, "cmp", s->cmp);
+	jset_int(o, "srp", s->srp);
+	jset_str(o, "protected", s->protected_desc);
+	say(a, "status      SR1=0x%02X", s->sr1);
+	if (s->has_sr2)
+		say(a, " SR2=0x%02X", s->sr2);
+	say(a, "  BP=%u TB=%u SEC=%u CMP=%u SRP=%u\n", s->bp, s->tb, s->sec, s->cmp, s->srp);
+	say(a, "protected   %s\n", s->protected_desc);
 }
 
 static double elapsed(const struct app *a)
 {
-	return a->prog ? (double)(bk_prog_now_us(a->prog) - a->t0) / 1e6 : 0;
+	return a->h ? (double)(bkspi_now_us(a->h) - a->t0) / 1e6 : 0;
 }
 
 static void report_stats(struct app *a)
 {
-	jset_str(a->out, "programmer", a->prog ? bk_prog_name(a->prog) : a->o.programmer);
+	jset_str(a->out, "programmer", a->h ? bkspi_programmer(a->h) : a->o.programmer);
 	json_object_object_add(a->out, "seconds", json_object_new_double(elapsed(a)));
-	if (!a->emu)
+	if (!a->sim.emu)
 		return;
 	struct bk_emu_stats st;
-	bk_emu_stats(a->emu, &st);
+	bk_emu_stats(a->sim.emu, &st);
 	json_object *s = jobj(a->out, "usb");
 	jset_int(s, "round_trips", (int64_t)st.round_trips);
 	jset_int(s, "wakeups", (int64_t)st.wakeups);
 	jset_int(s, "out_bytes", (int64_t)st.out_bytes);
 	jset_int(s, "in_bytes", (int64_t)st.in_bytes);
 	jset_int(s, "packets", (int64_t)st.packets);
+	jset_str(s, "chip", bk_emu_chip_name(bk_emu_chip_state(a->sim.emu)));
 	if (a->o.verbose && !a->o.json && !a->o.quiet)
 		fprintf(stderr, "usb: %llu round trips, %llu packets, %llu bytes out, %llu bytes in, %.3f s simulated\n",
 			(unsigned long long)st.round_trips, (unsigned long long)st.packets,
@@ -304,48 +315,9 @@ static void report_stats(struct app *a)
 
 /* ---- commands ------------------------------------------------------- */
 
-static void sanitize(char *s)
-{
-	for (; *s; s++)
-		if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || (*s >= '0' && *s <= '9') ||
-		      *s == '-' || *s == '_' || *s == '.'))
-			*s = '-';
-}
-
-/* backups/<part>_<label>_<YYYYmmdd-HHMMSS>.bin, never an existing name. */
-static int backup_name(struct app *a, const char *purpose, char *path, size_t cap)
-{
-	const struct bk_flash_info *in = bk_flash_info(a->flash);
-	char part[64], label[128], stamp[32];
-	snprintf(part, sizeof part, "%s", in->part);
-	if (!strcmp(in->part, "unknown part"))
-		snprintf(part, sizeof part, "%06X", in->jedec);
-	if (a->o.label)
-		snprintf(label, sizeof label, "%s%s%s", a->o.label, purpose ? "-" : "", purpose ? purpose : "");
-	else
-		snprintf(label, sizeof label, "%s", purpose ? purpose : "read");
-	sanitize(part);
-	sanitize(label);
-	time_t now = time(NULL);
-	struct tm tm;
-	localtime_r(&now, &tm);
-	strftime(stamp, sizeof stamp, "%Y%m%d-%H%M%S", &tm);
-	int r = bk_mkdirs(BACKUP_DIR, &a->err);
-	for (int n = 1; !r; n++) {
-		char suffix[16] = "";
-		if (n > 1)
-			snprintf(suffix, sizeof suffix, "-%d", n);
-		if ((size_t)snprintf(path, cap, "%s/%s_%s_%s%s.bin", BACKUP_DIR, part, label, stamp, suffix) >= cap)
-			return bk_fail(&a->err, BK_EINVAL, "backup name too long");
-		if (access(path, F_OK))
-			return 0;
-	}
-	return r;
-}
-
 static int range(struct app *a, uint32_t *addr, uint32_t *len, uint64_t default_len)
 {
-	uint32_t size = bk_flash_info(a->flash)->size;
+	uint32_t size = a->flash.size;
 	uint64_t off = a->o.offset;
 	uint64_t n = a->o.has_length ? a->o.length : default_len;
 	if (off >= size)
@@ -363,7 +335,7 @@ static int range(struct app *a, uint32_t *addr, uint32_t *len, uint64_t default_
 	return 0;
 }
 
-static void report_confirm(struct app *a, json_object *parent, const struct bk_confirm *c)
+static void report_confirm(struct app *a, json_object *parent, const struct bkspi_confirm_report *c)
 {
 	if (!c->sectors)
 		return;
@@ -377,6 +349,11 @@ static void report_confirm(struct app *a, json_object *parent, const struct bk_c
 	if (c->corrected)
 		say(a, "; %u misread at first and read again until two reads agreed", c->corrected);
 	say(a, "\n");
+}
+
+static int backup_name(struct app *a, const char *purpose, char *path, size_t cap)
+{
+	return hfail(a, bkspi_backup_name(a->h, BACKUP_DIR, a->o.label, purpose, path, cap));
 }
 
 static int cmd_read(struct app *a)
@@ -395,13 +372,13 @@ static int cmd_read(struct app *a)
 	uint8_t *buf = r ? NULL : malloc(len);
 	if (!r && !buf)
 		r = bk_fail(&a->err, BK_ENOMEM, "out of memory");
-	struct bk_confirm conf = { 0 };
+	struct bkspi_read_req req = { .addr = addr, .len = len, .confirm = a->o.confirm };
+	struct bkspi_read_report rep;
 	if (!r)
-		r = a->o.confirm ? bk_op_read_confirmed(&a->job, addr, buf, len, &conf)
-				 : bk_op_read(&a->job, "read", addr, buf, len);
+		r = hfail(a, bkspi_read(a->h, &req, buf, &rep));
 	bk_progress_done(&a->progress);
 	if (!r && a->o.confirm)
-		report_confirm(a, a->out, &conf);
+		report_confirm(a, a->out, &rep.confirm);
 	if (!r)
 		r = bk_outfile_write(path, buf, len, a->o.force, &a->err);
 	if (r) {
@@ -415,7 +392,7 @@ static int cmd_read(struct app *a)
 	say(a, "read        %u KiB from 0x%06X to %s in %.2f s (%.1f KB/s)\n", len / 1024, addr, path, s,
 	    s > 0 ? len / s / 1000 : 0);
 	/* What a Beken flash holds, so a bad read or a foreign dump shows at once. */
-	if (a->o.target == BK_TARGET_BEKEN && addr == 0 && len >= BK_BEKEN_APP_START)
+	if (a->o.target == BKSPI_TARGET_BEKEN && addr == 0 && bk_info_worth_summary(len))
 		bk_info_summary(buf, len, a->out, !a->o.json && !a->o.quiet);
 	free(buf);
 	return 0;
@@ -423,7 +400,7 @@ static int cmd_read(struct app *a)
 
 static int file_range(struct app *a, uint32_t *addr)
 {
-	uint32_t size = bk_flash_info(a->flash)->size;
+	uint32_t size = a->flash.size;
 	if (a->o.has_length)
 		return bk_fail(&a->err, BK_EINVAL, "--length does not apply to %s: the file's size is used", a->o.cmd_name);
 	if (a->o.offset + a->file_len > size)
@@ -438,14 +415,14 @@ static int file_range(struct app *a, uint32_t *addr)
 static int cmd_verify(struct app *a)
 {
 	uint32_t addr;
-	struct bk_mismatch mm;
+	struct bkspi_verify_report mm;
 	int r = file_range(a, &addr);
 	if (!r)
-		r = bk_op_verify(&a->job, addr, a->file_data, (uint32_t)a->file_len, &mm);
+		r = hfail(a, bkspi_verify(a->h, addr, a->file_data, (uint32_t)a->file_len, &mm));
 	bk_progress_done(&a->progress);
 	if (r == BK_EVERIFY) {
 		json_object *m = jobj(a->out, "mismatch");
-		jset_int(m, "bytes", mm.count);
+		jset_int(m, "bytes", mm.mismatched);
 		jset_hex(m, "first", mm.first, 6);
 		jset_hex(m, "last", mm.last, 6);
 	}
@@ -456,8 +433,7 @@ static int cmd_verify(struct app *a)
 	return 0;
 }
 
-static void report_kept(struct app *a, json_object *o, const char *key, const char *what,
-			const struct bk_kept *k)
+static void report_kept(struct app *a, json_object *o, const char *key, const char *what, const struct bkspi_kept *k)
 {
 	if (!k->kept)
 		return;
@@ -467,22 +443,22 @@ static void report_kept(struct app *a, json_object *o, const char *key, const ch
 	say(a, "kept        this device's %s (0x%06X-0x%06X), not the file's\n", what, k->addr, k->addr + k->len - 1);
 }
 
-static void report_beken(struct app *a, json_object *o, const struct bk_write_report *w)
+static void report_beken(struct app *a, json_object *o, const struct bkspi_write_report *w)
 {
-	const struct bk_safety *s = &w->safety;
+	int known = strcmp(w->image_family, "unknown") != 0;
 	json_object *img = jobj(o, "image");
-	jset_str(img, "kind", s->file.name);
-	jset_str(img, "family", bk_beken_family_name(s->file.family));
-	jset_str(img, "chip_family", bk_beken_family_name(s->chip));
-	say(a, "image       %s%s%s; chip bootloader: %s\n", s->file.name, s->file.family ? " for " : "",
-	    s->file.family ? bk_beken_family_name(s->file.family) : "", bk_beken_family_name(s->chip));
-	if (s->overridden[0]) {
-		jset_str(o, "forced", s->overridden);
+	jset_str(img, "kind", w->image_kind);
+	jset_str(img, "family", w->image_family);
+	jset_str(img, "chip_family", w->chip_family);
+	say(a, "image       %s%s%s; chip bootloader: %s\n", w->image_kind, known ? " for " : "", known ? w->image_family : "",
+	    w->chip_family);
+	if (w->forced[0]) {
+		jset_str(o, "forced", w->forced);
 		if (!a->o.quiet && !a->o.json)
-			fprintf(stderr, "bkspi: warning: --force overrides a refusal: %s\n", s->overridden);
+			fprintf(stderr, "bkspi: warning: --force overrides a refusal: %s\n", w->forced);
 	}
-	report_kept(a, o, "kept_rf", "RF calibration and MAC", &w->rf);
-	report_kept(a, o, "kept_tuya", "Tuya key-value store", &w->tuya);
+	report_kept(a, o, "kept_rf", "RF calibration and MAC", &w->kept_rf);
+	report_kept(a, o, "kept_tuya", "Tuya key-value store", &w->kept_tuya);
 	char before[18], after[18], file[18];
 	if (w->has_mac_before) {
 		bk_format_mac(w->mac_before, before);
@@ -494,20 +470,20 @@ static void report_beken(struct app *a, json_object *o, const struct bk_write_re
 	}
 	if (w->has_mac_before && w->has_mac_after)
 		say(a, "mac         before %s, after %s\n", before, after);
-	if (w->has_file_mac && !w->rf.kept && w->has_mac_before && memcmp(w->file_mac, w->mac_before, 6)) {
+	if (w->has_file_mac && !w->kept_rf.kept && w->has_mac_before && memcmp(w->file_mac, w->mac_before, 6)) {
 		bk_format_mac(w->file_mac, file);
 		say(a, "mac         the file's MAC %s replaced this device's (--keep-rf no)\n", file);
 	}
 }
 
-static void report_write(struct app *a, const struct bk_write_report *w, const char *backup, int beken)
+static void report_write(struct app *a, const struct bkspi_write_report *w, const char *backup)
 {
 	json_object *o = jobj(a->out, "write");
 	if (backup) {
 		jset_str(o, "backup", backup);
 		say(a, "backup      %s\n", backup);
 	}
-	if (beken)
+	if (w->beken)
 		report_beken(a, o, w);
 	report_confirm(a, o, &w->confirm);
 	if (w->recovered) {
@@ -540,6 +516,15 @@ static void report_write(struct app *a, const struct bk_write_report *w, const c
 		say(a, "verify      skipped (--no-verify)\n");
 }
 
+static struct bkspi_write_req write_req(const struct app *a)
+{
+	return (struct bkspi_write_req){
+		.addr = (uint32_t)a->o.offset, .data = a->file_data, .len = (uint32_t)a->file_len,
+		.no_verify = a->o.no_verify, .confirm_all = a->o.confirm,
+		.force = a->o.force, .keep_rf = a->o.keep_rf, .keep_tuya = a->o.keep_tuya,
+	};
+}
+
 static int cmd_write_or_erase(struct app *a)
 {
 	int erase = a->o.cmd == CMD_ERASE;
@@ -551,42 +536,27 @@ static int cmd_write_or_erase(struct app *a)
 		return bk_fail(&a->err, BK_EINVAL,
 			       "erase works on whole 4 KiB sectors: --offset 0x%X and --length 0x%X must be multiples of 0x1000",
 			       addr, len);
-	if (!erase)
-		len = (uint32_t)a->file_len;
-
-	struct bk_beken_rules rules = { .force = a->o.force, .keep_rf = a->o.keep_rf, .keep_tuya = a->o.keep_tuya };
-	int beken = !erase && a->o.target == BK_TARGET_BEKEN;
-	struct bk_write w = { .verify = !a->o.no_verify, .confirm_all = a->o.confirm, .beken = beken ? &rules : NULL };
-	bk_plan_span(addr, len, &w.base, &w.span);
+	struct bkspi_write_req req = write_req(a);
+	if (erase) {
+		req.addr = addr;
+		req.len = len;
+		req.data = NULL;
+	}
 	if (!a->o.no_backup) {
 		r = backup_name(a, erase ? "before-erase" : "before-write", a->backup, sizeof a->backup);
 		if (r)
 			return r;
-		w.backup_path = a->backup;
+		req.backup_path = a->backup;
 	}
-	if (!erase) {
-		w.want = malloc(w.span);
-		if (!w.want)
-			return bk_fail(&a->err, BK_ENOMEM, "out of memory");
-		w.data_off = addr - w.base;
-		w.data_len = len;
-		memcpy(w.want + w.data_off, a->file_data, len);
-		/* The file buffer is no longer needed: keep peak memory low. */
-		free(a->file_data);
-		a->file_data = NULL;
-	}
-	struct bk_write_report rep;
-	r = bk_op_write(&a->job, &w, &rep);
+	struct bkspi_write_report rep;
+	r = hfail(a, erase ? bkspi_erase(a->h, &req, &rep) : bkspi_write(a->h, &req, &rep));
 	bk_progress_done(&a->progress);
-	free(w.want);
-	if (r == BK_EREFUSED)
-		bk_err_ctx(&a->err, "nothing was erased");
 	if (r)
 		return r;
-	report_write(a, &rep, w.backup_path, beken);
-	jset_hex(a->out, "offset", addr, 6);
-	jset_int(a->out, "length", len);
-	say(a, "%-11s %u KiB at 0x%06X in %.2f s\n", erase ? "erased" : "wrote", len / 1024, addr, elapsed(a));
+	report_write(a, &rep, req.backup_path);
+	jset_hex(a->out, "offset", req.addr, 6);
+	jset_int(a->out, "length", req.len);
+	say(a, "%-11s %u KiB at 0x%06X in %.2f s\n", erase ? "erased" : "wrote", req.len / 1024, req.addr, elapsed(a));
 	return 0;
 }
 
@@ -599,45 +569,55 @@ static int cmd_info(struct app *a)
  * family check comes later, once the chip's bootloader has been read. */
 static int preflight(struct app *a)
 {
-	if (a->o.cmd != CMD_WRITE || a->o.target != BK_TARGET_BEKEN)
+	if (a->o.cmd != CMD_WRITE)
 		return 0;
-	struct bk_safety s;
-	return bk_safety_check(a->file_data, a->file_len, (uint32_t)a->o.offset, NULL, 0, a->o.force, &s, &a->err);
+	struct bkspi_write_req req = write_req(a);
+	struct bkspi_write_report rep;
+	return hfail(a, bkspi_write_check(a->h, &req, &rep));
+}
+
+static int reset(struct app *a)
+{
+	int r = hfail(a, bkspi_reset(a->h));
+	if (!r)
+		say(a, "reset       CEN pulsed: the chip boots its firmware\n");
+	return r;
 }
 
 static int run(struct app *a)
 {
 	if (a->o.cmd == CMD_INFO)
 		return cmd_info(a);
+	struct bkspi_config offline = { .programmer = a->o.programmer, .target = a->o.target };
+	a->h = bkspi_new(&offline);
+	if (!a->h)
+		return bk_fail(&a->err, BK_ENOMEM, "out of memory");
 	int r = preflight(a);
+	bkspi_close(a->h);
+	a->h = NULL;
+	if (!r)
+		r = open_programmer(a);
 	if (r)
 		return r;
-	r = open_programmer(a);
-	if (r)
-		return r;
-	bk_progress_init(&a->progress, a->prog, a->o.quiet || a->o.json);
-	a->hooks = (struct bk_hooks){ .progress = bk_progress_update, .cancelled = cancelled, .user = &a->progress };
+	if (a->o.cmd == CMD_RESET)
+		return reset(a);
 
-	if (a->o.cmd == CMD_RESET) {
-		r = bk_target_reset(a->prog, &a->err);
-		if (!r)
-			say(a, "reset       CEN pulsed: the chip boots its firmware\n");
-		return r;
+	struct bkspi_detect_report d;
+	if (a->o.cmd == CMD_DETECT || a->o.cmd == CMD_ENTER) {
+		r = hfail(a, bkspi_detect(a->h, &d));
+	} else {
+		memset(&d, 0, sizeof d);
+		r = hfail(a, bkspi_enter(a->h, &d.entry, &d.flash));
 	}
-	r = bk_target_enter(a->prog, a->o.target, &a->err, &a->entry);
 	if (r)
 		return r;
-	report_entry(a);
-	r = bk_flash_probe(a->prog, &a->err, &a->flash);
-	if (r)
-		return r;
-	a->job = (struct bk_job){ .flash = a->flash, .hooks = &a->hooks, .err = &a->err };
-	report_flash(a);
+	report_entry(a, &d.entry);
+	report_flash(a, &d.flash);
 
 	switch (a->o.cmd) {
 	case CMD_DETECT:
 	case CMD_ENTER:
-		r = report_status(a);
+		report_status(a, &d.status);
 		break;
 	case CMD_READ:
 		r = cmd_read(a);
@@ -653,18 +633,34 @@ static int run(struct app *a)
 		return r;
 	if (a->o.cmd == CMD_ENTER) {
 		say(a, "entered     the chip stays in SPI mode: use flashrom -p ch341a_spi, then bkspi reset\n");
-	} else if (a->o.target == BK_TARGET_BEKEN && !a->o.no_reset) {
-		r = bk_target_reset(a->prog, &a->err);
-		if (!r)
-			say(a, "reset       CEN pulsed: the chip boots its firmware\n");
+	} else if (a->o.target == BKSPI_TARGET_BEKEN && !a->o.no_reset && reset(a)) {
+		/* The job itself is done (and verified): only the release failed. */
+		if (!a->o.quiet && !a->o.json)
+			fprintf(stderr, "bkspi: warning: %s finished, but the chip could not be released (%s): power-cycle the board so it boots\n",
+				a->o.cmd_name, a->err.msg);
+		jset_str(a->out, "warning", "the chip could not be released: power-cycle the board");
+		bk_err_clear(&a->err);
 	}
-	return r;
+	return 0;
+}
+
+/* A failed run still lets the chip go, so it boots its firmware; only a
+ * programmer that is gone (or was never there) cannot. */
+static void release_after_failure(struct app *a, int r)
+{
+	if (!a->h || a->o.target != BKSPI_TARGET_BEKEN || a->o.no_reset || a->o.cmd == CMD_RESET ||
+	    r == BK_ENODEV || r == BK_EACCESS || r == BK_EBUSY || r == BK_EGONE || !bkspi_connected(a->h))
+		return;
+	if (bkspi_reset(a->h) == 0)
+		return;
+	size_t n = strlen(a->err.msg);
+	snprintf(a->err.msg + n, sizeof a->err.msg - n, "; the chip is still held in SPI mode: run `bkspi reset`");
 }
 
 /* After a fault mid-job, the one line also says how to finish the job. */
 static void add_resume_hint(struct app *a, int r)
 {
-	if (!a->flash || (exit_code(r) != 3 && r != BK_EINTR) || a->o.cmd == CMD_DETECT)
+	if (!a->have_flash || (exit_code(r) != 3 && r != BK_EINTR) || a->o.cmd == CMD_DETECT)
 		return;
 	/* An erase without a backup reads nothing first, so it redoes it all. */
 	int changes = a->o.cmd == CMD_WRITE || (a->o.cmd == CMD_ERASE && !a->o.no_backup);
@@ -677,7 +673,6 @@ static void add_resume_hint(struct app *a, int r)
 	size_t n = strlen(a->err.msg);
 	snprintf(a->err.msg + n, sizeof a->err.msg - n, "%s", hint);
 }
-
 int main(int argc, char **argv)
 {
 	struct app a = { 0 };
@@ -705,6 +700,8 @@ int main(int argc, char **argv)
 	if (!r)
 		r = run(&a);
 	bk_progress_done(&a.progress);
+	if (r)
+		release_after_failure(&a, r);
 	report_stats(&a);
 
 	int code = exit_code(r);
@@ -721,8 +718,9 @@ int main(int argc, char **argv)
 	if (a.o.json)
 		printf("%s\n", json_object_to_json_string_ext(a.out, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));
 	json_object_put(a.out);
-	bk_flash_free(a.flash);
-	bk_prog_close(a.prog);
+	bkspi_close(a.h);
+	if (a.sim.config != a.o.sim_config)
+		free((char *)a.sim.config);
 	free(a.file_data);
 	return code;
 }

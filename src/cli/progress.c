@@ -13,11 +13,11 @@ static double wall(void)
 	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
-void bk_progress_init(struct bk_progress *p, struct bk_prog *prog, int quiet)
+void bk_progress_init(struct bk_progress *p, bkspi *h, int quiet)
 {
 	const char *force = getenv("BKSPI_PROGRESS");
 	memset(p, 0, sizeof *p);
-	p->prog = prog;
+	p->h = h;
 	p->enabled = !quiet && (isatty(STDERR_FILENO) || (force && !strcmp(force, "1")));
 }
 
@@ -34,7 +34,7 @@ void bk_progress_update(void *user, const char *phase, uint64_t done, uint64_t t
 	struct bk_progress *p = user;
 	if (!p->enabled)
 		return;
-	uint64_t now = bk_prog_now_us(p->prog);
+	uint64_t now = bkspi_now_us(p->h);
 	if (!p->phase || strcmp(p->phase, phase)) {
 		bk_progress_done(p);
 		p->phase = phase;

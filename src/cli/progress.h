@@ -4,12 +4,11 @@
 
 #include <stdint.h>
 
-#include "core/ops.h"
-#include "prog/prog.h"
+#include "bkspi.h"
 
 struct bk_progress {
 	int enabled;
-	struct bk_prog *prog;      /* its clock, virtual on the simulator */
+	bkspi *h;                  /* its programmer's clock, virtual on the simulator */
 	const char *phase;
 	uint64_t phase_start_us;
 	double last_draw;          /* wall clock, to draw a few times a second */
@@ -17,7 +16,7 @@ struct bk_progress {
 };
 
 /* Enabled when stderr is a terminal (or BKSPI_PROGRESS=1) and not quiet. */
-void bk_progress_init(struct bk_progress *p, struct bk_prog *prog, int quiet);
+void bk_progress_init(struct bk_progress *p, bkspi *h, int quiet);
 void bk_progress_update(void *user, const char *phase, uint64_t done, uint64_t total);
 /* Ends the current line so a message can follow. */
 void bk_progress_done(struct bk_progress *p);

@@ -30,7 +30,7 @@ int bk_op_read(const struct bk_job *job, const char *phase, uint32_t addr, uint8
 		if (!r)
 			r = bk_flash_read(job->flash, addr + done, buf + done, n);
 		if (r)
-			return bk_err_ctx(job->err, "%s stopped after %u of %u KiB", phase, done / 1024, len / 1024);
+			return bk_err_ctx(job->err, r, "%s stopped after %u of %u KiB", phase, done / 1024, len / 1024);
 		done += n;
 		progress(job, phase, done, len);
 	}
@@ -85,7 +85,7 @@ int bk_op_verify(const struct bk_job *job, uint32_t addr, const uint8_t *want, u
 		if (!r)
 			r = bk_flash_read(job->flash, addr + done, buf, n);
 		if (r) {
-			bk_err_ctx(job->err, "verify stopped after %u of %u KiB", done / 1024, len / 1024);
+			bk_err_ctx(job->err, r, "verify stopped after %u of %u KiB", done / 1024, len / 1024);
 			break;
 		}
 		/* One bad read is not a bad flash: only what two reads agree on
@@ -128,7 +128,8 @@ static int recover(const struct bk_job *job, const struct bk_plan_op *op, const 
 	if (!r)
 		r = bk_flash_read(job->flash, s, cur, len);
 	if (!r)
-		r = bk_plan_build(cur, want ? want + (s - base) : NULL, s, len, bk_flash_info(job->flash)->erase, &sub, job->err);
+		r = bk_plan_build(cur, want ? want + (s - base) : NULL, s, len, bk_flash_info(job->flash)->nor.erase, &sub,
+				  job->err);
 	free(cur);
 	if (r)
 		return r;
@@ -147,7 +148,7 @@ static int recover(const struct bk_job *job, const struct bk_plan_op *op, const 
 static int execute(const struct bk_job *job, const struct bk_plan *plan, const uint8_t *want, uint32_t base,
 		   struct bk_write_report *rep)
 {
-	uint64_t total = (uint64_t)plan->erased * 4096 + (uint64_t)plan->pages * 256, done = 0;
+	uint64_t total = (uint64_t)plan->erased * BK_SECTOR + (uint64_t)plan->pages * BK_PAGE, done = 0;
 	size_t e = 0, p = 0;
 	if (plan->n_erase)
 		progress(job, "erase", 0, total);
@@ -164,7 +165,7 @@ static int execute(const struct bk_job *job, const struct bk_plan *plan, const u
 			r = recover(job, op, want, base);
 		}
 		if (r)
-			return bk_err_ctx(job->err, "%s stopped after %llu of %llu KiB were erased or programmed", phase,
+			return bk_err_ctx(job->err, r, "%s stopped after %llu of %llu KiB were erased or programmed", phase,
 					  (unsigned long long)(done / 1024), (unsigned long long)(total / 1024));
 		done += op->len;
 		progress(job, phase, done, total);
@@ -175,13 +176,13 @@ static int execute(const struct bk_job *job, const struct bk_plan *plan, const u
 /* The sectors a plan touches, one byte per sector of the span. */
 static uint8_t *touched_sectors(const struct bk_plan *plan, uint32_t base, uint32_t span)
 {
-	uint8_t *t = calloc(span / 4096 ? span / 4096 : 1, 1);
+	uint8_t *t = calloc(span / BK_SECTOR ? span / BK_SECTOR : 1, 1);
 	if (!t)
 		return NULL;
 	for (size_t i = 0; i < plan->n_erase; i++)
-		memset(t + (plan->erase[i].addr - base) / 4096, 1, plan->erase[i].len / 4096);
+		memset(t + (plan->erase[i].addr - base) / BK_SECTOR, 1, plan->erase[i].len / BK_SECTOR);
 	for (size_t i = 0; i < plan->n_program; i++)
-		t[(plan->program[i].addr - base) / 4096] = 1;
+		t[(plan->program[i].addr - base) / BK_SECTOR] = 1;
 	return t;
 }
 
@@ -190,7 +191,7 @@ static uint8_t *touched_sectors(const struct bk_plan *plan, uint32_t base, uint3
 static int verify_touched(const struct bk_job *job, const struct bk_plan *plan, const uint8_t *want,
 			  const uint8_t *ff, uint32_t base, uint32_t span, struct bk_write_report *rep)
 {
-	uint32_t n = span / 4096;
+	uint32_t n = span / BK_SECTOR;
 	uint8_t *touched = touched_sectors(plan, base, span);
 	if (!touched)
 		return bk_fail(job->err, BK_ENOMEM, "out of memory");
@@ -203,7 +204,7 @@ static int verify_touched(const struct bk_job *job, const struct bk_plan *plan, 
 		uint32_t e = s;
 		while (e < n && touched[e])
 			e++;
-		uint32_t addr = base + s * 4096, len = (e - s) * 4096;
+		uint32_t addr = base + s * BK_SECTOR, len = (e - s) * BK_SECTOR;
 		struct bk_mismatch mm;
 		if (want) {
 			r = bk_op_verify(job, addr, want + (addr - base), len, &mm);
@@ -219,97 +220,24 @@ static int verify_touched(const struct bk_job *job, const struct bk_plan *plan, 
 	return r;
 }
 
-/* Copies [addr, addr+len) of the device's old contents (old holds the
- * flash from `at`) over the new data when it lies inside what is written. */
-static void keep(const struct bk_write *w, const uint8_t *old, uint32_t at, uint32_t old_len, uint32_t addr,
-		 uint32_t len, struct bk_kept *k)
-{
-	uint32_t lo = w->base + w->data_off, hi = lo + w->data_len;
-	if (addr == BK_BEKEN_NONE || addr < lo || addr + len > hi || addr < at || addr + len > at + old_len)
-		return;
-	memcpy(w->want + (addr - w->base), old + (addr - at), len);
-	*k = (struct bk_kept){ 1, addr, len };
-}
+/* What a write works on: the sector-aligned span around the data, the
+ * wanted bytes for all of it, and the device ranges it keeps. */
+struct span {
+	uint32_t base, len, data_off;
+	uint8_t *want;               /* NULL: erase */
+	struct bk_range keep[BK_WRITE_MAX_KEEP];
+	size_t n_keep;
+};
 
-/* Where this device keeps its RF sector: from the analysis when the whole
- * flash was read, else from the layouts of the chip's family (both when
- * the bootloader is unknown), looked up in what was read. */
-static uint32_t device_rf(const uint8_t *old, uint32_t at, uint32_t old_len, enum bk_beken_family chip,
-			  uint32_t flash_size, uint8_t mac[6], uint32_t *tuya)
-{
-	*tuya = BK_BEKEN_NONE;
-	if (at == 0) {
-		struct bk_beken_info dev;
-		if (bk_beken_analyse(old, old_len, &dev, NULL) || dev.rotation || !dev.has_mac)
-			return BK_BEKEN_NONE;
-		memcpy(mac, dev.mac, 6);
-		*tuya = dev.tuya_kvs;
-		return dev.rf_addr;
-	}
-	static const enum bk_beken_family guesses[] = { BK_BEKEN_BK7231T, BK_BEKEN_BK7231N };
-	for (size_t i = 0; i < sizeof guesses / sizeof guesses[0]; i++) {
-		uint32_t rf;
-		struct bk_err quiet;
-		if (bk_beken_rf_addr(chip ? chip : guesses[i], flash_size, &rf, &quiet) || rf < at ||
-		    rf - at >= old_len)
-			continue;
-		if (bk_beken_mac(old + (rf - at), old_len - (rf - at), 0, mac, &quiet) == 0)
-			return rf;
-	}
-	return BK_BEKEN_NONE;
-}
-
-/* The Beken rules: refuse what would brick the chip, then keep what makes
- * this device itself (its RF calibration and MAC, optionally its Tuya
- * store) unless told otherwise. old holds the flash from `at`. */
-static int apply_beken(const struct bk_job *job, const struct bk_write *w, const uint8_t *old, uint32_t at,
-		       uint32_t old_len, struct bk_write_report *rep)
-{
-	uint8_t boot[4096];
-	const uint8_t *b = old;
-	if (at != 0) {
-		int r = bk_flash_read(job->flash, 0, boot, sizeof boot);
-		if (r)
-			return r;
-		b = boot;
-	}
-	int r = bk_safety_check(w->want + w->data_off, w->data_len, w->base + w->data_off, b,
-				at == 0 ? old_len : sizeof boot, w->beken->force, &rep->safety, job->err);
-	if (r)
-		return r;
-
-	uint32_t tuya, rf = device_rf(old, at, old_len, rep->safety.chip, bk_flash_info(job->flash)->size,
-				      rep->mac_before, &tuya);
-	if (rf == BK_BEKEN_NONE)
-		return 0;
-	rep->has_mac_before = 1;
-	uint32_t in_span = rf - w->base;
-	struct bk_err quiet;
-	if (rf >= w->base && in_span < w->span)
-		rep->has_file_mac = bk_beken_mac(w->want + in_span, w->span - in_span, 0, rep->file_mac, &quiet) == 0;
-	if (w->beken->keep_rf)
-		keep(w, old, at, old_len, rf, BK_BEKEN_SECTOR, &rep->rf);
-	if (w->beken->keep_tuya && tuya != BK_BEKEN_NONE)
-		keep(w, old, at, old_len, tuya, old_len - (tuya - at), &rep->tuya);
-	if (rf >= w->base && in_span < w->span) {
-		rep->has_mac_after = bk_beken_mac(w->want + in_span, w->span - in_span, 0, rep->mac_after, &quiet) == 0;
-	} else {
-		memcpy(rep->mac_after, rep->mac_before, 6);
-		rep->has_mac_after = 1;
-	}
-	return 0;
-}
-
-/* Fills the new data's margins from the flash, applies the Beken rules and
- * plans. Until the sectors the plan touches are confirmed, a misread could
- * have changed the plan, so this repeats while confirmation corrects
- * anything. */
-static int plan_confirmed(const struct bk_job *job, const struct bk_write *w, uint8_t *old, uint32_t at,
-			  uint32_t old_len, struct bk_plan *plan, struct bk_write_report *rep)
+/* Fills the new data's margins and kept ranges from the flash, and plans.
+ * Until the sectors the plan touches are confirmed, a misread could have
+ * changed the plan, so this repeats while confirmation corrects anything. */
+static int plan_confirmed(const struct bk_job *job, const struct bk_write *w, struct span *sp, uint8_t *old,
+			  uint32_t at, uint32_t old_len, struct bk_plan *plan, struct bk_write_report *rep)
 {
 	const struct bk_flash_info *info = bk_flash_info(job->flash);
-	uint8_t *span_old = old ? old + (w->base - at) : NULL;
-	uint8_t *done = old ? calloc(w->span / 4096, 1) : NULL;
+	uint8_t *span_old = old ? old + (sp->base - at) : NULL;
+	uint8_t *done = old ? calloc(sp->len / BK_SECTOR, 1) : NULL;
 	if (old && !done)
 		return bk_fail(job->err, BK_ENOMEM, "out of memory");
 	int r = 0;
@@ -318,38 +246,37 @@ static int plan_confirmed(const struct bk_job *job, const struct bk_write *w, ui
 		r = bk_confirm_sectors(job, old, at, old_len, NULL, &rep->confirm);
 		if (r) {
 			free(done);
-			return bk_err_ctx(job->err, "confirming the backup (nothing was erased)");
+			return bk_err_ctx(job->err, r, "confirming the backup (nothing was erased)");
 		}
-		memset(done, 1, w->span / 4096);
+		memset(done, 1, sp->len / BK_SECTOR);
 	}
 	for (int round = 0;; round++) {
-		r = 0;
-		if (w->want) {
-			memcpy(w->want, span_old, w->data_off);
-			memcpy(w->want + w->data_off + w->data_len, span_old + w->data_off + w->data_len,
-			       w->span - w->data_off - w->data_len);
-			if (w->beken)
-				r = apply_beken(job, w, old, at, old_len, rep);
+		if (sp->want) {
+			memcpy(sp->want, span_old, sp->data_off);
+			memcpy(sp->want + sp->data_off + w->len, span_old + sp->data_off + w->len,
+			       sp->len - sp->data_off - w->len);
+			for (size_t k = 0; k < sp->n_keep; k++)
+				memcpy(sp->want + (sp->keep[k].addr - sp->base), old + (sp->keep[k].addr - at),
+				       sp->keep[k].len);
 		}
-		if (!r)
-			r = bk_plan_build(span_old, w->want, w->base, w->span, info->erase, plan, job->err);
+		r = bk_plan_build(span_old, sp->want, sp->base, sp->len, info->nor.erase, plan, job->err);
 		if (r || !old)
 			break;
 		/* Each sector is confirmed once, whichever round first touches it. */
-		uint8_t *touched = touched_sectors(plan, w->base, w->span);
+		uint8_t *touched = touched_sectors(plan, sp->base, sp->len);
 		if (!touched) {
 			r = bk_fail(job->err, BK_ENOMEM, "out of memory");
 			break;
 		}
-		for (uint32_t i = 0; i < w->span / 4096; i++) {
+		for (uint32_t i = 0; i < sp->len / BK_SECTOR; i++) {
 			touched[i] &= !done[i];
 			done[i] |= touched[i];
 		}
 		uint32_t corrected = rep->confirm.corrected;
-		r = bk_confirm_sectors(job, span_old, w->base, w->span, touched, &rep->confirm);
+		r = bk_confirm_sectors(job, span_old, sp->base, sp->len, touched, &rep->confirm);
 		free(touched);
 		if (r) {
-			bk_err_ctx(job->err, "confirming what the flash holds (nothing was erased)");
+			bk_err_ctx(job->err, r, "confirming what the flash holds (nothing was erased)");
 			break;
 		}
 		if (rep->confirm.corrected == corrected || round == 3)
@@ -362,40 +289,77 @@ static int plan_confirmed(const struct bk_job *job, const struct bk_write *w, ui
 	return r;
 }
 
+/* The hook's keeps, checked: a kept range must lie in the data and in
+ * what was read, or copying it would run outside either. */
+static int prepare(const struct bk_job *job, const struct bk_write *w, struct span *sp, const uint8_t *old,
+		   uint32_t at, uint32_t old_len)
+{
+	if (!w->hook || !w->data)
+		return 0;
+	struct bk_write_view v = { .data = w->data, .addr = w->addr, .len = w->len,
+				   .old = old, .at = at, .old_len = old_len };
+	int r = w->hook->prepare(w->hook->ctx, &v, sp->keep, &sp->n_keep, job->err);
+	if (r)
+		return r;
+	for (size_t k = 0; k < sp->n_keep; k++) {
+		const struct bk_range *g = &sp->keep[k];
+		if (g->addr < w->addr || g->addr + (uint64_t)g->len > (uint64_t)w->addr + w->len || g->addr < at ||
+		    g->addr + (uint64_t)g->len > (uint64_t)at + old_len)
+			return bk_fail(job->err, BK_EINVAL, "a write hook kept 0x%X bytes at 0x%06X, outside the write",
+				       g->len, g->addr);
+	}
+	return 0;
+}
+
 int bk_op_write(const struct bk_job *job, const struct bk_write *w, struct bk_write_report *rep)
 {
 	const struct bk_flash_info *info = bk_flash_info(job->flash);
 	memset(rep, 0, sizeof *rep);
-	if ((uint64_t)w->base + w->span > info->size)
+	if (!w->len || (uint64_t)w->addr + w->len > info->nor.size)
 		return bk_fail(job->err, BK_EINVAL, "0x%X bytes at 0x%06X end past the %u KiB flash",
-			       w->span, w->base, info->size / 1024);
+			       w->len, w->addr, info->nor.size / 1024);
+	if (!w->data && ((w->addr | w->len) & (BK_SECTOR - 1)))
+		return bk_fail(job->err, BK_EINVAL,
+			       "erase works on whole 4 KiB sectors: 0x%X bytes at 0x%06X are not", w->len, w->addr);
+	struct span sp = { 0 };
+	bk_plan_span(w->addr, w->len, &sp.base, &sp.len);
+	sp.data_off = w->addr - sp.base;
+	if (w->data) {
+		sp.want = malloc(sp.len);
+		if (!sp.want)
+			return bk_fail(job->err, BK_ENOMEM, "out of memory");
+		memcpy(sp.want + sp.data_off, w->data, w->len);
+	}
 
 	/* What the flash holds now: the whole chip for a backup, else only the
 	 * span, and nothing at all for an unsaved erase. */
 	uint8_t *old = NULL, *ff = NULL;
-	uint32_t at = w->backup_path ? 0 : w->base, old_len = w->backup_path ? info->size : w->span;
+	uint32_t at = w->backup_path ? 0 : sp.base, old_len = w->backup_path ? info->nor.size : sp.len;
 	int r = 0;
-	if (w->backup_path || w->want) {
+	if (w->backup_path || w->data) {
 		old = malloc(old_len);
 		if (!old)
-			return bk_fail(job->err, BK_ENOMEM, "out of memory");
-		r = bk_op_read(job, w->backup_path ? "backup" : "read", at, old, old_len);
+			r = bk_fail(job->err, BK_ENOMEM, "out of memory");
+		else
+			r = bk_op_read(job, w->backup_path ? "backup" : "read", at, old, old_len);
 	}
-	if (!w->want) {
+	if (!w->data) {
 		ff = malloc(CHUNK);
 		if (!ff)
 			r = r ? r : bk_fail(job->err, BK_ENOMEM, "out of memory");
 		else
 			memset(ff, 0xFF, CHUNK);
 	}
+	if (!r)
+		r = prepare(job, w, &sp, old, at, old_len);
 	struct bk_plan plan = { 0 };
 	if (!r)
-		r = plan_confirmed(job, w, old, at, old_len, &plan, rep);
+		r = plan_confirmed(job, w, &sp, old, at, old_len, &plan, rep);
 	/* Saved only now: every sector about to change has been confirmed. */
 	if (!r && w->backup_path) {
 		r = bk_outfile_write(w->backup_path, old, old_len, w->force_backup, job->err);
 		if (r)
-			bk_err_ctx(job->err, "saving the backup (nothing was erased)");
+			bk_err_ctx(job->err, r, "saving the backup (nothing was erased)");
 	}
 	free(old);
 	if (!r) {
@@ -409,13 +373,14 @@ int bk_op_write(const struct bk_job *job, const struct bk_write *w, struct bk_wr
 			r = bk_flash_unprotect(job->flash, &rep->unprotect);
 	}
 	if (!r)
-		r = execute(job, &plan, w->want, w->base, rep);
+		r = execute(job, &plan, sp.want, sp.base, rep);
 	if (!r && w->verify) {
-		r = verify_touched(job, &plan, w->want, ff, w->base, w->span, rep);
+		r = verify_touched(job, &plan, sp.want, ff, sp.base, sp.len, rep);
 		if (!r)
-			rep->verified = w->span;
+			rep->verified = sp.len;
 	}
 	bk_plan_free(&plan);
+	free(sp.want);
 	free(ff);
 	return r;
 }

@@ -1,7 +1,8 @@
-/* The operations a command runs: read, verify and write (which covers
+/* The generic SPI NOR operations: read, verify and write (which covers
  * erase: an erase is a write of 0xFF). Backups, planning, unprotect,
  * erase, program and verify happen here in that order; nothing is erased
- * before what it held has been read (and, unless told otherwise, saved). */
+ * before what it held has been read (and, unless told otherwise, saved).
+ * Target rules (Beken) come in through struct bk_write_hook. */
 #ifndef BK_CORE_OPS_H
 #define BK_CORE_OPS_H
 
@@ -10,7 +11,6 @@
 #include "core/confirm.h"
 #include "base/err.h"
 #include "core/plan.h"
-#include "core/safety.h"
 #include "spi/flash.h"
 
 struct bk_hooks {
@@ -42,35 +42,43 @@ struct bk_mismatch {
 int bk_op_verify(const struct bk_job *job, uint32_t addr, const uint8_t *want, uint32_t len,
 		 struct bk_mismatch *mm);
 
-/* What a write to a Beken chip respects beyond plain SPI. */
-struct bk_beken_rules {
-	int force;       /* write what the safety check would refuse */
-	int keep_rf;     /* keep the device's RF calibration/MAC sector */
-	int keep_tuya;   /* keep the device's Tuya key-value store */
+struct bk_range {
+	uint32_t addr, len;
 };
 
+/* What a write hook sees: the caller's new data and what the device held
+ * (old, from `at`: the whole chip when a backup was read). */
+struct bk_write_view {
+	const uint8_t *data;
+	uint32_t addr, len;
+	const uint8_t *old;
+	uint32_t at, old_len;
+};
+
+#define BK_WRITE_MAX_KEEP 4
+
+/* A target's rules for writes (the Beken policy), run once per write
+ * after the device was read and before anything is planned: it may refuse
+ * (nothing has been erased yet) and may name device ranges whose current
+ * contents the write keeps instead of the new data. */
+struct bk_write_hook {
+	int (*prepare)(void *ctx, const struct bk_write_view *v, struct bk_range keep[BK_WRITE_MAX_KEEP],
+		       size_t *n_keep, struct bk_err *err);
+	void *ctx;
+};
+
+/* Owned by the caller and never modified. */
 struct bk_write {
-	uint32_t base, span;     /* sector-aligned span to write */
-	uint8_t *want;           /* span bytes: the new data at [data_off, data_off+data_len);
-				    the rest is filled in from the flash. NULL: erase */
-	uint32_t data_off, data_len;
+	uint32_t addr, len;      /* where the data goes; for an erase, sector-aligned */
+	const uint8_t *data;     /* len bytes; NULL: erase */
 	const char *backup_path; /* whole flash is saved here first; NULL: no backup */
 	int force_backup;        /* overwrite an existing backup file */
 	int verify;
 	int confirm_all;         /* confirm every sector read, not only those about to change */
-	const struct bk_beken_rules *beken; /* NULL: a generic SPI flash */
-};
-
-struct bk_kept {
-	int kept;
-	uint32_t addr, len;
+	const struct bk_write_hook *hook; /* NULL: a generic SPI flash */
 };
 
 struct bk_write_report {
-	struct bk_safety safety;      /* with beken rules */
-	struct bk_kept rf, tuya;
-	int has_mac_before, has_mac_after, has_file_mac;
-	uint8_t mac_before[6], mac_after[6], file_mac[6];
 	struct bk_unprotect unprotect;
 	uint32_t sectors, same, erased, program_only, pages;
 	uint32_t erase_ops;

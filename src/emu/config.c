@@ -1,9 +1,11 @@
 #include "emu/config.h"
 
 #include <ctype.h>
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/limits.h"
 #include "emu/internal.h"
 
 enum kind { K_BOOL, K_NUM, K_IMAGE, K_STYLE, K_WIRE };
@@ -17,7 +19,7 @@ static const struct key {
 #define NUM(n, f, m) { n, K_NUM, offsetof(struct emu_config, f), sizeof(((struct emu_config *)0)->f), m }
 #define BOOL(n, f) { n, K_BOOL, offsetof(struct emu_config, f), sizeof(int), 1 }
 	{ "image", K_IMAGE, 0, 0, 0 },
-	NUM("size", size, 16u << 20),
+	NUM("size", size, BK_MAX_FLASH),
 	NUM("jedec", jedec, 0xFFFFFF),
 	BOOL("sr2", sr2),
 	BOOL("wrsr31", wrsr31),
@@ -29,7 +31,7 @@ static const struct key {
 	NUM("protect-sr2", boot_sr2, 0xFF),
 	BOOL("wp-locked", wp_locked),
 	BOOL("stuck-wip", stuck_wip),
-	NUM("bad-byte", bad_byte, 16u << 20),
+	NUM("bad-byte", bad_byte, BK_MAX_FLASH),
 	NUM("flip-ppm", flip_ppm, 1000000),
 	NUM("seed", seed, UINT64_MAX),
 	{ "wire", K_WIRE, 0, 0, 0 },
@@ -88,9 +90,16 @@ int emu_config_apply(struct emu_config *c, const char *kv, struct bk_err *err)
 		case K_BOOL:
 		case K_NUM: {
 			char *end;
+			errno = 0;
 			unsigned long long v = strtoull(val, &end, 0);
-			if (!isdigit((unsigned char)*val) || *end || v > k->max)
-				return bk_fail(err, BK_EINVAL, "simulator: bad value '%s' for %s", val, k->name);
+			/* size=2M: the same K/M suffixes as the command line. */
+			unsigned long long unit = *end == 'K' || *end == 'k' ? 1024 : *end == 'M' || *end == 'm' ? 1u << 20 : 1;
+			if (unit > 1 && k->kind == K_NUM && end != val)
+				end++;
+			if (!isdigit((unsigned char)*val) || *end || errno == ERANGE || v > k->max / unit)
+				return bk_fail(err, BK_EINVAL, "simulator: bad value '%s' for %s (at most %llu)", val,
+					       k->name, (unsigned long long)k->max);
+			v *= unit;
 			if (k->kind == K_BOOL)
 				*(int *)field = (int)v;
 			else
@@ -119,7 +128,7 @@ int emu_config_parse(struct emu_config *c, const char *text, struct bk_err *err)
 	for (char *kv = strtok_r(copy, ",", &save); kv && !r; kv = strtok_r(NULL, ",", &save))
 		r = emu_config_apply(c, kv, err);
 	free(copy);
-	if (!r && (c->size < 65536 || (c->size & (c->size - 1))))
+	if (!r && (c->size < BK_MIN_FLASH || (c->size & (c->size - 1))))
 		r = bk_fail(err, BK_EINVAL, "simulator: size must be a power of two from 64 KiB to 16 MiB");
 	if (r)
 		emu_config_free(c);

@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -384,7 +385,7 @@ const struct bk_usb_backend *bk_emu_backend(void)
 
 int bk_emu_usb(struct bk_emu *e, struct bk_err *err, struct bk_usb **out)
 {
-	return bk_usb_wrap(&emu_backend, e, err, out);
+	return bk_usb_wrap(&emu_backend, e, "simulated CH341A", err, out);
 }
 
 /* The image file is the flash, reached through a window: writes persist,
@@ -427,13 +428,58 @@ static int log2u(size_t v)
 	return n;
 }
 
+static char *state_path(const struct bk_emu *e)
+{
+	size_t n = strlen(e->cfg.image) + sizeof ".chip";
+	char *p = malloc(n);
+	if (p)
+		snprintf(p, n, "%s.chip", e->cfg.image);
+	return p;
+}
+
+/* A chip left in SPI mode by an earlier run is still there. */
+static int held_in_spi(const struct bk_emu *e)
+{
+	char *p = state_path(e), mode[8] = "";
+	FILE *f = p ? fopen(p, "r") : NULL;
+	if (f) {
+		if (!fgets(mode, sizeof mode, f))
+			mode[0] = '\0';
+		fclose(f);
+	}
+	free(p);
+	return !strncmp(mode, "spi", 3);
+}
+
+static void save_state(const struct bk_emu *e)
+{
+	char *p = state_path(e);
+	FILE *f = p ? fopen(p, "w") : NULL;
+	if (f) {
+		fprintf(f, "%s\n", bk_emu_chip_name(bk_emu_chip_state(e)));
+		fclose(f);
+	}
+	free(p);
+}
+
 int bk_emu_new(const char *config, struct bk_err *err, struct bk_emu **out)
+{
+	return bk_emu_open(NULL, config, err, out);
+}
+
+int bk_emu_open(const char *image, const char *config, struct bk_err *err, struct bk_emu **out)
 {
 	struct bk_emu *e = calloc(1, sizeof *e);
 	if (!e)
 		return bk_fail(err, BK_ENOMEM, "out of memory");
 	int r = emu_config_parse(&e->cfg, config, err);
 	e->flash.fd = -1;
+	if (!r && image) {
+		free(e->cfg.image);
+		e->cfg.image = strdup(image);
+		if (!e->cfg.image)
+			r = bk_fail(err, BK_ENOMEM, "out of memory");
+	}
 	if (!r && e->cfg.image)
 		r = open_image(e, err);
 	if (!r && !e->cfg.image) {
@@ -466,7 +512,7 @@ int bk_emu_new(const char *config, struct bk_err *err, struct bk_emu **out)
 	e->gate.boot_sr1 = e->cfg.boot_sr1;
 	e->gate.boot_sr2 = e->cfg.boot_sr2;
 	emu_gate_boot(&e->gate, f);
-	e->gate.mode = e->cfg.beken ? GATE_RUNNING : GATE_SPI;
+	e->gate.mode = e->cfg.beken && !(e->cfg.image && held_in_spi(e)) ? GATE_RUNNING : GATE_SPI;
 	e->pins = PIN_CS | PIN_CEN;
 	e->chip_cen_high = 1;
 	e->rng = e->cfg.seed ? e->cfg.seed : 0x9E3779B97F4A7C15ull;
@@ -481,6 +527,8 @@ void bk_emu_free(struct bk_emu *e)
 	if (e->flash.fd >= 0) {
 		emu_flash_sync(&e->flash);
 		close(e->flash.fd);
+		if (e->gate.present)
+			save_state(e);
 	}
 	free(e->flash.mem);
 	free(e->out_q.v);
@@ -488,6 +536,24 @@ void bk_emu_free(struct bk_emu *e)
 	free(e->done.v);
 	emu_config_free(&e->cfg);
 	free(e);
+}
+
+enum bk_emu_chip bk_emu_chip_state(const struct bk_emu *e)
+{
+	if (!e->gate.present)
+		return BK_EMU_CHIP_SPI;
+	switch (e->gate.mode) {
+	case GATE_RESET: return BK_EMU_CHIP_RESET;
+	case GATE_FLUSHED:
+	case GATE_SPI: return BK_EMU_CHIP_SPI;
+	default: return BK_EMU_CHIP_RUNNING;
+	}
+}
+
+const char *bk_emu_chip_name(enum bk_emu_chip c)
+{
+	static const char *const names[] = { "reset", "running", "spi" };
+	return names[c];
 }
 
 void bk_emu_stats(const struct bk_emu *e, struct bk_emu_stats *st)

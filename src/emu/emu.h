@@ -14,6 +14,7 @@
 #include <stdint.h>
 
 #include "base/err.h"
+#include "prog/prog.h"
 #include "usb/usb.h"
 
 struct bk_emu;
@@ -31,6 +32,17 @@ struct bk_emu_stats {
  * "Simulator"); NULL or "" means a healthy 2 MiB Beken board. With an
  * image=PATH key the flash is that file, so writes persist. */
 int bk_emu_new(const char *config, struct bk_err *err, struct bk_emu **out);
+/* The same with the flash image given apart from the settings, so any path
+ * works (commas included); NULL: the settings decide. An image-backed
+ * chip also keeps its mode (running, or held in SPI mode) beside the
+ * image in PATH.chip, as a real chip keeps it while powered, so `enter`
+ * in one run and `reset` in the next act on the same chip. */
+int bk_emu_open(const char *image, const char *config, struct bk_err *err, struct bk_emu **out);
+
+enum bk_emu_chip { BK_EMU_CHIP_RESET, BK_EMU_CHIP_RUNNING, BK_EMU_CHIP_SPI };
+/* What the emulated Beken chip is doing now. */
+enum bk_emu_chip bk_emu_chip_state(const struct bk_emu *e);
+const char *bk_emu_chip_name(enum bk_emu_chip c);
 void bk_emu_free(struct bk_emu *e);
 
 /* The emulator's USB backend, for callers that drive it directly (the
@@ -48,6 +60,15 @@ uint8_t *bk_emu_flash(struct bk_emu *e, size_t *size);
 
 /* Changes one switch at run time, e.g. "unplug-after=100" mid-test. */
 int bk_emu_set(struct bk_emu *e, const char *key_value, struct bk_err *err);
+
+/* The simulator as a programmer driver ("sim"): the real CH341A driver
+ * over an emulator it creates from driver_arg, a struct bk_emu_sim. */
+struct bk_emu_sim {
+	const char *image;         /* NULL: 2 MiB in memory */
+	const char *config;        /* "key=value,..." or NULL */
+	struct bk_emu *emu;        /* out: valid until the programmer closes */
+};
+extern const struct bk_prog_driver bk_emu_driver;
 
 /* Fills img with a synthetic BK7231N-like image (see synth.c); seed makes
  * distinct, reproducible images with distinct MACs. Needs size >= 2 MiB. */

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "prog/prog.h"
+#include "usb/usb.h"
 
 #define PACKET 32
 #define SPI_PER_PACKET 31
@@ -26,12 +27,16 @@
 #define PINS_IDLE 0x32
 #define PINS_OUTPUTS 0x3F
 
-struct bk_prog {
+#define VID 0x1a86
+#define PID_SPI 0x5512
+#define PID_UART 0x5523
+
+struct ch341a {
 	struct bk_usb *usb;
 	struct bk_err *err;
 	int cen_high;
-	uint8_t *out, *in, *in_len;
-	uint16_t *out_len;
+	uint8_t *out, *in;
+	uint16_t *out_len, *in_len;
 	size_t packets_cap, in_cap;
 };
 
@@ -40,13 +45,13 @@ struct bk_prog {
 #define R6(n) R4(n), R4(n + 2 * 4), R4(n + 1 * 4), R4(n + 3 * 4)
 static const uint8_t bitrev[256] = { R6(0), R6(2), R6(1), R6(3) };
 
-static uint8_t pins(const struct bk_prog *p, int cs_high)
+static uint8_t pins(const struct ch341a *p, int cs_high)
 {
 	return (uint8_t)(PINS_IDLE | (p->cen_high ? PIN_CEN : 0) | (cs_high ? PIN_CS : 0));
 }
 
 /* Buffers grow to the largest stream seen and are reused after that. */
-static int reserve(struct bk_prog *p, size_t packets, size_t in_bytes)
+static int reserve(struct ch341a *p, size_t packets, size_t in_bytes)
 {
 	if (packets > p->packets_cap) {
 		uint8_t *o = realloc(p->out, packets * PACKET);
@@ -55,7 +60,7 @@ static int reserve(struct bk_prog *p, size_t packets, size_t in_bytes)
 		uint16_t *ol = o ? realloc(p->out_len, packets * sizeof *ol) : NULL;
 		if (ol)
 			p->out_len = ol;
-		uint8_t *il = ol ? realloc(p->in_len, packets) : NULL;
+		uint16_t *il = ol ? realloc(p->in_len, packets * sizeof *il) : NULL;
 		if (!il)
 			return bk_fail(p->err, BK_ENOMEM, "out of memory for a %zu-packet USB stream", packets);
 		p->in_len = il;
@@ -73,7 +78,7 @@ static int reserve(struct bk_prog *p, size_t packets, size_t in_bytes)
 
 /* A UIO packet that raises CS (ending any frame), then lowers it when
  * `select` is set: one packet per frame, as flashrom does. */
-static size_t put_cs(const struct bk_prog *p, uint8_t *o, int select)
+static size_t put_cs(const struct ch341a *p, uint8_t *o, int select)
 {
 	size_t n = 0;
 	memset(o, 0, PACKET);
@@ -93,7 +98,7 @@ static size_t put_cs(const struct bk_prog *p, uint8_t *o, int select)
 #define OUT_MAX (128 * PACKET)
 
 struct builder {
-	struct bk_prog *p;
+	struct ch341a *p;
 	uint8_t *o;
 	size_t xfer, n_out, n_in;
 };
@@ -108,8 +113,9 @@ static void end_packet(struct builder *b, size_t len)
 	}
 }
 
-int bk_prog_frames(struct bk_prog *p, const struct bk_spi_frame *f, size_t n)
+static int ch_frames(void *state, const struct bk_spi_frame *f, size_t n)
 {
+	struct ch341a *p = state;
 	size_t packets = 1, in_bytes = 0;
 	for (size_t i = 0; i < n; i++) {
 		packets += 1 + (f[i].len + SPI_PER_PACKET - 1) / SPI_PER_PACKET;
@@ -127,7 +133,7 @@ int bk_prog_frames(struct bk_prog *p, const struct bk_spi_frame *f, size_t n)
 			b.o[0] = CMD_SPI_STREAM;
 			for (size_t k = 0; k < m; k++)
 				b.o[1 + k] = pos + k < f[i].tx_len ? bitrev[f[i].tx[pos + k]] : 0x00;
-			p->in_len[b.n_in++] = (uint8_t)m;
+			p->in_len[b.n_in++] = (uint16_t)m;
 			end_packet(&b, 1 + m);
 		}
 	}
@@ -155,7 +161,7 @@ int bk_prog_frames(struct bk_prog *p, const struct bk_spi_frame *f, size_t n)
 	return 0;
 }
 
-static int set_pins(struct bk_prog *p)
+static int set_pins(struct ch341a *p)
 {
 	static const uint16_t one = PACKET;
 	uint8_t pkt[PACKET];
@@ -163,39 +169,16 @@ static int set_pins(struct bk_prog *p)
 	return bk_usb_stream(p->usb, pkt, &one, 1, NULL, NULL, 0);
 }
 
-int bk_prog_set_cen(struct bk_prog *p, int high)
+static int ch_set_cen(void *state, int high)
 {
+	struct ch341a *p = state;
 	p->cen_high = high;
 	return set_pins(p);
 }
 
-int bk_prog_open(struct bk_usb *usb, struct bk_err *err, struct bk_prog **out)
+static void ch_close(void *state)
 {
-	struct bk_prog *p = calloc(1, sizeof *p);
-	if (!p) {
-		bk_usb_close(usb);
-		return bk_fail(err, BK_ENOMEM, "out of memory");
-	}
-	p->usb = usb;
-	p->err = err;
-	p->cen_high = 1;
-	/* The I2C speed register also selects SPI mode; 100 kHz gives the
-	 * usual ~1.5 MHz SPI clock. */
-	static const uint16_t three = 3;
-	static const uint8_t spi_mode[3] = { CMD_I2C_STREAM, I2C_SET | I2C_SPEED_100K, I2C_END };
-	int r = bk_usb_stream(usb, spi_mode, &three, 1, NULL, NULL, 0);
-	if (!r)
-		r = set_pins(p);
-	if (r) {
-		bk_prog_close(p);
-		return bk_err_ctx(err, "setting up the CH341A");
-	}
-	*out = p;
-	return 0;
-}
-
-void bk_prog_close(struct bk_prog *p)
-{
+	struct ch341a *p = state;
 	if (!p)
 		return;
 	bk_usb_close(p->usb);
@@ -206,17 +189,77 @@ void bk_prog_close(struct bk_prog *p)
 	free(p);
 }
 
-void bk_prog_sleep_us(struct bk_prog *p, uint64_t us)
+static const struct bk_usb_wrong_mode uart_mode[] = {
+	{ VID, PID_UART,
+	  "the CH341A is in UART mode (USB 1a86:5523): move its jumper to the I2C/SPI position and plug it in again" },
+};
+
+static const struct bk_usb_match match = {
+	.name = "CH341A", .vid = VID, .pid = PID_SPI, .iface = 0, .ep_out = 0x02, .ep_in = 0x82,
+	.wrong = uart_mode, .n_wrong = 1,
+};
+
+static int ch_open(const struct bk_prog_config *cfg, struct bk_err *err, void **state)
 {
+	struct bk_usb *usb = cfg->usb;
+	if (!usb) {
+		int detached;
+		int r = bk_usb_open_libusb(&match, err, &usb, &detached);
+		if (r)
+			return r;
+		if (detached && cfg->note)
+			cfg->note(cfg->note_user, "detached the kernel driver that held the CH341A");
+	}
+	struct ch341a *p = calloc(1, sizeof *p);
+	if (!p) {
+		bk_usb_close(usb);
+		return bk_fail(err, BK_ENOMEM, "out of memory");
+	}
+	p->usb = usb;
+	p->err = err;
+	p->cen_high = 1;
+	/* The I2C speed register also selects SPI mode; 100 kHz gives the
+	 * usual ~1.5 MHz SPI clock. A transient fault here is retried like
+	 * any later one: nothing has reached the chip yet. */
+	static const uint16_t three = 3;
+	static const uint8_t spi_mode[3] = { CMD_I2C_STREAM, I2C_SET | I2C_SPEED_100K, I2C_END };
+	int r = 0;
+	for (int tries = 0; tries < 4; tries++) {
+		r = bk_usb_stream(usb, spi_mode, &three, 1, NULL, NULL, 0);
+		if (!r)
+			r = set_pins(p);
+		if (!bk_err_transient(r))
+			break;
+		bk_usb_drain(usb);
+	}
+	if (r) {
+		ch_close(p);
+		return bk_err_ctx(err, r, "setting up the CH341A");
+	}
+	*state = p;
+	return 0;
+}
+
+static void ch_sleep_us(void *state, uint64_t us)
+{
+	struct ch341a *p = state;
 	bk_usb_sleep_us(p->usb, us);
 }
 
-uint64_t bk_prog_now_us(struct bk_prog *p)
+static uint64_t ch_now_us(void *state)
 {
+	struct ch341a *p = state;
 	return bk_usb_now_us(p->usb);
 }
 
-const char *bk_prog_name(const struct bk_prog *p)
-{
-	return bk_usb_backend_name(p->usb);
-}
+const struct bk_prog_driver bk_prog_ch341a = {
+	.name = "ch341a",
+	.label = "CH341A",
+	.pins = { .cs = "D0", .sck = "D3", .mosi = "D5", .miso = "D7", .cen = "D2" },
+	.open = ch_open,
+	.frames = ch_frames,
+	.set_cen = ch_set_cen,
+	.sleep_us = ch_sleep_us,
+	.now_us = ch_now_us,
+	.close = ch_close,
+};

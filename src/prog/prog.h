@@ -1,5 +1,11 @@
-/* The programmer: drives chip select, CEN and SPI through a CH341A.
- * flashrom's spi_master in spirit: the layers above speak in CS frames. */
+/* Programmers: anything that can clock chip-select frames at a SPI flash
+ * and, where it has one, drive the target's reset (CEN) line. flashrom's
+ * spi_master in spirit: the layers above speak only in CS frames, so a
+ * new programmer is one driver struct and nothing else changes.
+ *
+ * Drivers are data: the product's own (ch341a) are listed by
+ * bk_prog_builtin(); a front end adds its own (the simulator) by passing
+ * them to bk_prog_find(). No registry is global state. */
 #ifndef BK_PROG_PROG_H
 #define BK_PROG_PROG_H
 
@@ -19,21 +25,67 @@ struct bk_spi_frame {
 	size_t rx_skip;
 };
 
+/* What the board calls each line, for wiring hints ("D7" on a CH341A). */
+struct bk_prog_pins {
+	const char *cs, *sck, *mosi, *miso, *cen;
+};
+
+/* How to open a programmer. Fields a driver does not use are ignored. */
+struct bk_prog_config {
+	/* An open transport to use instead of finding the device (the
+	 * simulator, a replay); the driver owns it from then on. */
+	struct bk_usb *usb;
+	uint32_t spi_hz;           /* data clock; 0: the driver's default */
+	/* Things worth telling the user that are not failures ("detached the
+	 * kernel driver"); may be NULL. */
+	void (*note)(void *user, const char *text);
+	void *note_user;
+	void *driver_arg;          /* for a front end's own driver */
+};
+
+struct bk_prog_driver {
+	const char *name;          /* what -p takes: "ch341a" */
+	const char *label;         /* what messages call the device: "CH341A" */
+	struct bk_prog_pins pins;
+	/* Opens the programmer with CS released and, where there is one, the
+	 * reset line high (chip running). Failures are recorded in err, which
+	 * the driver keeps for every later call. */
+	int (*open)(const struct bk_prog_config *cfg, struct bk_err *err, void **state);
+	/* Runs the frames back to back, as one stream where the hardware can. */
+	int (*frames)(void *state, const struct bk_spi_frame *f, size_t n);
+	/* Drives CEN; NULL when the programmer has no reset line. */
+	int (*set_cen)(void *state, int high);
+	/* Time as the programmer sees it: virtual on the simulator. */
+	void (*sleep_us)(void *state, uint64_t us);
+	uint64_t (*now_us)(void *state);
+	void (*close)(void *state);
+};
+
+/* The product's drivers, NULL-terminated. */
+const struct bk_prog_driver *const *bk_prog_builtin(void);
+
+/* The driver called name among extra (NULL-terminated, may be NULL) and
+ * the built-in ones; NULL when there is none. */
+const struct bk_prog_driver *bk_prog_find(const char *name, const struct bk_prog_driver *const *extra);
+
 struct bk_prog;
 
-/* Takes ownership of usb. Puts the CH341A in SPI mode with CS high and
- * CEN high (chip running). */
-int bk_prog_open(struct bk_usb *usb, struct bk_err *err, struct bk_prog **out);
+int bk_prog_open(const struct bk_prog_driver *drv, const struct bk_prog_config *cfg, struct bk_err *err,
+		 struct bk_prog **out);
 void bk_prog_close(struct bk_prog *p);
 
-/* Runs the frames back to back as one USB stream. */
 int bk_prog_frames(struct bk_prog *p, const struct bk_spi_frame *f, size_t n);
-
-/* Drives CEN (D2); every later pin update keeps this level. */
+/* BK_EINVAL naming the programmer when it has no reset line. */
 int bk_prog_set_cen(struct bk_prog *p, int high);
+int bk_prog_has_cen(const struct bk_prog *p);
 
 void bk_prog_sleep_us(struct bk_prog *p, uint64_t us);
 uint64_t bk_prog_now_us(struct bk_prog *p);
-const char *bk_prog_name(const struct bk_prog *p);
+const struct bk_prog_driver *bk_prog_driver(const struct bk_prog *p);
+struct bk_err *bk_prog_err(struct bk_prog *p);
+
+/* The CH341A driver. Its open uses cfg->usb when set, so another driver
+ * can run the same protocol over another transport (the simulator). */
+extern const struct bk_prog_driver bk_prog_ch341a;
 
 #endif

@@ -31,20 +31,25 @@
 #define PAGE_TIMEOUT_US 20000
 #define WRSR_TIMEOUT_US 200000
 
+/* The erase sizes the planner knows, in the order of erase_op[], with
+ * the standard opcodes for parts that have no SFDP and typical/worst busy
+ * times from common datasheets. */
 static const struct {
 	uint32_t size;
-	uint8_t op, mask;
+	uint8_t std_op, mask;
 	uint32_t typical_us, timeout_us;
 } erase_types[] = {
 	{ 4096, 0x20, BK_ERASE_4K, 45000, 1000000 },
 	{ 32768, 0x52, BK_ERASE_32K, 120000, 2000000 },
 	{ 65536, 0xD8, BK_ERASE_64K, 150000, 3000000 },
 };
+#define N_ERASE (sizeof erase_types / sizeof erase_types[0])
 
 struct bk_flash {
 	struct bk_prog *prog;
 	struct bk_err *err;
 	struct bk_flash_info info;
+	uint32_t chunk;       /* bytes one page program sends: the page, at most BK_PAGE */
 	size_t poll_len;      /* status bytes clocked after a page program */
 	uint8_t *batch;       /* command bytes and poll replies of a page batch */
 };
@@ -89,7 +94,7 @@ int bk_flash_read(struct bk_flash *f, uint32_t addr, uint8_t *buf, uint32_t len)
 		put_addr(cmd, OP_READ, addr);
 		int r = frame_retry(f, cmd, 4, 4 + (size_t)n, buf, 4);
 		if (r)
-			return bk_err_ctx(f->err, "reading flash at 0x%06X", addr);
+			return bk_err_ctx(f->err, r, "reading flash at 0x%06X", addr);
 		addr += n;
 		buf += n;
 		len -= n;
@@ -112,9 +117,17 @@ int bk_flash_status(struct bk_flash *f, uint8_t *sr1, uint8_t *sr2)
 	int r = read_reg(f, OP_RDSR1, sr1);
 	if (!r && sr2)
 		*sr2 = 0;
-	if (!r && sr2 && (f->info.flags & BK_CHIP_SR2))
+	if (!r && sr2 && (f->info.nor.sr_flags & BK_CHIP_SR2))
 		r = read_reg(f, OP_RDSR2, sr2);
-	return r ? bk_err_ctx(f->err, "reading the status registers") : 0;
+	return r ? bk_err_ctx(f->err, r, "reading the status registers") : 0;
+}
+
+void bk_flash_protection(const struct bk_flash_info *in, uint8_t sr1, uint8_t sr2, struct bk_prot *out)
+{
+	if (in->nor.prot == BK_PROT_BP4)
+		bk_prot_decode_bp4(sr1, in->nor.size, out);
+	else
+		bk_prot_decode(sr1, sr2, !!(in->nor.sr_flags & BK_CHIP_SR2), in->nor.size, out);
 }
 
 static int wait_ready(struct bk_flash *f, uint32_t expect_us, uint32_t timeout_us, const char *what, uint32_t addr)
@@ -126,7 +139,7 @@ static int wait_ready(struct bk_flash *f, uint32_t expect_us, uint32_t timeout_u
 		uint8_t sr;
 		int r = read_reg(f, OP_RDSR1, &sr);
 		if (r)
-			return bk_err_ctx(f->err, "waiting for %s at 0x%06X", what, addr);
+			return bk_err_ctx(f->err, r, "waiting for %s at 0x%06X", what, addr);
 		if (!(sr & SR1_WIP))
 			return 0;
 		uint64_t waited = bk_prog_now_us(f->prog) - start;
@@ -156,14 +169,14 @@ static int wren_and(struct bk_flash *f, const uint8_t *cmd, size_t len)
 
 int bk_flash_erase(struct bk_flash *f, uint32_t addr, uint32_t size)
 {
-	for (size_t i = 0; i < sizeof erase_types / sizeof erase_types[0]; i++) {
-		if (erase_types[i].size != size)
+	for (size_t i = 0; i < N_ERASE; i++) {
+		if (erase_types[i].size != size || !f->info.nor.erase_op[i])
 			continue;
 		uint8_t cmd[4];
-		put_addr(cmd, erase_types[i].op, addr);
+		put_addr(cmd, f->info.nor.erase_op[i], addr);
 		int r = wren_and(f, cmd, 4);
 		if (r)
-			return bk_err_ctx(f->err, "erasing %u KiB at 0x%06X", size / 1024, addr);
+			return bk_err_ctx(f->err, r, "erasing %u KiB at 0x%06X", size / 1024, addr);
 		return wait_ready(f, erase_types[i].typical_us, erase_types[i].timeout_us, "erase", addr);
 	}
 	return bk_fail(f->err, BK_EINVAL, "no %u-byte erase", size);
@@ -178,13 +191,13 @@ static int program_batch(struct bk_flash *f, uint32_t addr, const uint8_t *data,
 	struct bk_spi_frame fr[3 * BATCH_PAGES] = { { 0 } };
 	uint8_t *cmd = f->batch;
 	uint8_t *polls = f->batch + BATCH_PAGES * (4 + BK_PAGE);
-	size_t poll_len = f->poll_len;
+	size_t poll_len = f->poll_len, chunk = f->chunk;
 	for (size_t i = 0; i < pages; i++) {
-		uint8_t *c = cmd + i * (4 + BK_PAGE);
-		put_addr(c, OP_PP, addr + (uint32_t)(i * BK_PAGE));
-		memcpy(c + 4, data + i * BK_PAGE, BK_PAGE);
+		uint8_t *c = cmd + i * (4 + chunk);
+		put_addr(c, OP_PP, addr + (uint32_t)(i * chunk));
+		memcpy(c + 4, data + i * chunk, chunk);
 		fr[3 * i] = (struct bk_spi_frame){ .tx = &wren, .tx_len = 1, .len = 1 };
-		fr[3 * i + 1] = (struct bk_spi_frame){ .tx = c, .tx_len = 4 + BK_PAGE, .len = 4 + BK_PAGE };
+		fr[3 * i + 1] = (struct bk_spi_frame){ .tx = c, .tx_len = 4 + chunk, .len = 4 + chunk };
 		fr[3 * i + 2] = (struct bk_spi_frame){ .tx = &rdsr, .tx_len = 1, .len = 1 + poll_len,
 						       .rx = polls + i * poll_len, .rx_skip = 1 };
 	}
@@ -204,7 +217,7 @@ static int program_batch(struct bk_flash *f, uint32_t addr, const uint8_t *data,
 		if (k == poll_len) {
 			*programmed = i + 1;
 			f->poll_len = poll_len * 2 > MAX_POLL ? MAX_POLL : poll_len * 2;
-			return wait_ready(f, 0, PAGE_TIMEOUT_US, "page program", addr + (uint32_t)(i * BK_PAGE));
+			return wait_ready(f, 0, PAGE_TIMEOUT_US, "page program", addr + (uint32_t)(i * chunk));
 		}
 	}
 	*programmed = pages;
@@ -218,14 +231,15 @@ static int program_batch(struct bk_flash *f, uint32_t addr, const uint8_t *data,
 
 int bk_flash_program(struct bk_flash *f, uint32_t addr, const uint8_t *data, uint32_t len)
 {
-	while (len >= BK_PAGE) {
-		size_t n = len / BK_PAGE < BATCH_PAGES ? len / BK_PAGE : BATCH_PAGES, done = 0;
+	uint32_t chunk = f->chunk;
+	while (len >= chunk) {
+		size_t n = len / chunk < BATCH_PAGES ? len / chunk : BATCH_PAGES, done = 0;
 		int r = program_batch(f, addr, data, n, &done);
 		if (r)
-			return bk_err_ctx(f->err, "programming pages from 0x%06X", addr);
-		addr += (uint32_t)(done * BK_PAGE);
-		data += done * BK_PAGE;
-		len -= (uint32_t)(done * BK_PAGE);
+			return bk_err_ctx(f->err, r, "programming pages from 0x%06X", addr);
+		addr += (uint32_t)(done * chunk);
+		data += done * chunk;
+		len -= (uint32_t)(done * chunk);
 	}
 	if (!len)
 		return 0;
@@ -235,7 +249,7 @@ int bk_flash_program(struct bk_flash *f, uint32_t addr, const uint8_t *data, uin
 	memset(page, 0xFF, sizeof page);
 	memcpy(page, data, len);
 	int r = program_batch(f, addr, page, 1, &done);
-	return r ? bk_err_ctx(f->err, "programming page 0x%06X", addr) : 0;
+	return r ? bk_err_ctx(f->err, r, "programming page 0x%06X", addr) : 0;
 }
 
 /* Writing the same status twice leaves it the same, so a USB fault here
@@ -258,14 +272,14 @@ static int write_status(struct bk_flash *f, uint8_t op, const uint8_t *v, size_t
 
 int bk_flash_unprotect(struct bk_flash *f, struct bk_unprotect *rep)
 {
-	int has_sr2 = !!(f->info.flags & BK_CHIP_SR2);
+	int has_sr2 = !!(f->info.nor.sr_flags & BK_CHIP_SR2);
 	uint8_t sr1, sr2, want1, want2;
 	int r = bk_flash_status(f, &sr1, &sr2);
 	if (r)
 		return r;
 	*rep = (struct bk_unprotect){ sr1, sr2, sr1, sr2, 0 };
 	bk_prot_cleared(sr1, sr2, &want1, &want2);
-	if (!has_sr2) {
+	if (f->info.nor.prot == BK_PROT_BP4) {
 		/* Parts without SR2 (Macronix, Eon) keep QE in SR1 bit 6. */
 		want1 = (uint8_t)(sr1 & ~0x3C);
 		want2 = sr2;
@@ -274,23 +288,23 @@ int bk_flash_unprotect(struct bk_flash *f, struct bk_unprotect *rep)
 		return 0;
 
 	uint8_t v[2] = { want1, want2 };
-	int two = has_sr2 && (f->info.flags & BK_CHIP_WRSR_2BYTE);
+	int two = has_sr2 && (f->info.nor.sr_flags & BK_CHIP_WRSR_2BYTE);
 	r = write_status(f, OP_WRSR, v, two ? 2 : 1);
 	if (!r)
 		r = bk_flash_status(f, &sr1, &sr2);
-	if (!r && has_sr2 && sr2 != want2 && (f->info.flags & BK_CHIP_WRSR2_31)) {
+	if (!r && has_sr2 && sr2 != want2 && (f->info.nor.sr_flags & BK_CHIP_WRSR2_31)) {
 		r = write_status(f, OP_WRSR2, &want2, 1);
 		if (!r)
 			r = bk_flash_status(f, &sr1, &sr2);
 	}
 	if (r)
-		return bk_err_ctx(f->err, "clearing write protection");
+		return bk_err_ctx(f->err, r, "clearing write protection");
 	rep->sr1_after = sr1;
 	rep->sr2_after = sr2;
 	rep->changed = 1;
 	if (sr1 != want1 || sr2 != want2) {
 		struct bk_prot p;
-		bk_prot_decode(sr1, sr2, has_sr2, f->info.size, &p);
+		bk_flash_protection(&f->info, sr1, sr2, &p);
 		return bk_fail(f->err, BK_EPROTECT,
 			       "flash stays write-protected (SR1=0x%02X SR2=0x%02X: BP=%u TB=%u SEC=%u CMP=%u SRP=%u)%s",
 			       sr1, sr2, p.bp, p.tb, p.sec, p.cmp, p.srp,
@@ -319,8 +333,40 @@ static int probe_sfdp(struct bk_flash *f, struct bk_sfdp *sfdp)
 	return bk_sfdp_parse_bfpt(bfpt, len, sfdp, &quiet) ? 1 : 0;
 }
 
-int bk_flash_probe(struct bk_prog *p, struct bk_err *err, struct bk_flash **out)
+/* SFDP first; the chip table then only removes erase types it knows to be
+ * wrong and says how the status registers work; the ID alone is the last
+ * resort. */
+static void fill_params(struct bk_nor_params *n, const struct bk_chip *chip, const struct bk_sfdp *sfdp,
+			uint32_t jedec)
 {
+	*n = (struct bk_nor_params){ .page_size = BK_PAGE };
+	if (sfdp) {
+		n->size = sfdp->size;
+		n->erase = sfdp->erase;
+		memcpy(n->erase_op, sfdp->erase_op, sizeof n->erase_op);
+		n->page_size = sfdp->page_size;
+		n->size_from = "SFDP";
+		if (chip)
+			n->erase &= chip->erase;
+	} else {
+		n->size = chip ? chip->size : bk_chip_size_from_id(jedec);
+		n->erase = chip ? chip->erase : BK_ERASE_4K | BK_ERASE_64K;
+		n->size_from = chip ? "chip table" : "ID capacity byte";
+		for (size_t i = 0; i < N_ERASE; i++)
+			n->erase_op[i] = erase_types[i].std_op;
+	}
+	for (size_t i = 0; i < N_ERASE; i++)
+		if (!(n->erase & erase_types[i].mask) || !n->erase_op[i]) {
+			n->erase &= (uint8_t)~erase_types[i].mask;
+			n->erase_op[i] = 0;
+		}
+	n->sr_flags = chip ? chip->flags : BK_CHIP_SR2 | BK_CHIP_WRSR_2BYTE;
+	n->prot = n->sr_flags & BK_CHIP_SR2 ? BK_PROT_WINBOND : BK_PROT_BP4;
+}
+
+int bk_flash_probe(struct bk_prog *p, struct bk_flash **out)
+{
+	struct bk_err *err = bk_prog_err(p);
 	struct bk_flash *f = calloc(1, sizeof *f);
 	uint8_t *batch = malloc(BATCH_PAGES * (4 + BK_PAGE) + BATCH_PAGES * MAX_POLL);
 	if (!f || !batch) {
@@ -351,35 +397,24 @@ int bk_flash_probe(struct bk_prog *p, struct bk_err *err, struct bk_flash **out)
 	r = probe_sfdp(f, &sfdp);
 	if (r < 0)
 		goto fail;
-	if (r == 0) {
-		in->size = sfdp.size;
-		in->erase = sfdp.erase;
-		in->size_from = "SFDP";
-	} else if (chip) {
-		in->size = chip->size;
-		in->erase = chip->erase;
-		in->size_from = "chip table";
-	} else {
-		in->size = bk_chip_size_from_id(in->jedec);
-		in->erase = BK_ERASE_4K | BK_ERASE_64K;
-		in->size_from = "ID capacity byte";
-	}
-	in->flags = chip ? chip->flags : BK_CHIP_SR2 | BK_CHIP_WRSR_2BYTE;
-	if (!in->size && in->id[3] > 0x18 && in->id[3] <= 0x22)
-		in->size = UINT32_MAX; /* 32 MiB and up by the capacity byte: refused below */
-	if (!in->size) {
+	fill_params(&in->nor, chip, r == 0 ? &sfdp : NULL, in->jedec);
+	struct bk_nor_params *n = &in->nor;
+	if (!n->size && in->id[3] > 0x18 && in->id[3] <= 0x22)
+		n->size = UINT32_MAX; /* 32 MiB and up by the capacity byte: refused below */
+	if (!n->size) {
 		r = bk_fail(err, BK_EFLASH, "flash %06X is unknown and has no SFDP table: its size cannot be told", in->jedec);
 		goto fail;
 	}
-	if (in->size > BK_MAX_FLASH) {
+	if (n->size > BK_MAX_FLASH) {
 		r = bk_fail(err, BK_EFLASH, "flash %06X is larger than 16 MiB: that needs 4-byte addressing, which bkspi does not do",
 			    in->jedec);
 		goto fail;
 	}
-	if (!(in->erase & BK_ERASE_4K)) {
+	if (!(n->erase & BK_ERASE_4K)) {
 		r = bk_fail(err, BK_EFLASH, "flash %06X has no 4 KiB erase, which bkspi needs", in->jedec);
 		goto fail;
 	}
+	f->chunk = n->page_size < BK_PAGE ? n->page_size : BK_PAGE;
 	*out = f;
 	return 0;
 fail:

@@ -9,24 +9,41 @@
 #include "base/limits.h"
 #include "prog/prog.h"
 
+#include "spi/protect.h"
+
+/* How to drive one flash: filled from SFDP first, then corrected by the
+ * chip table (which knows parts whose SFDP or opcodes mislead), then by
+ * the ID alone. Every operation reads it; nothing else hard-codes an
+ * opcode, a page or an erase size. */
+struct bk_nor_params {
+	uint32_t size;
+	uint32_t page_size;    /* bytes one page program may cover */
+	uint8_t erase;         /* enum bk_erase_size: the erases the planner may use */
+	uint8_t erase_op[3];   /* their opcodes: 4 KiB, 32 KiB, 64 KiB (0: absent) */
+	uint8_t sr_flags;      /* enum bk_chip_flags: how status registers work */
+	uint8_t prot;          /* enum bk_prot_scheme */
+	const char *size_from; /* "chip table", "SFDP" or "ID capacity byte" */
+};
+
 struct bk_flash_info {
 	uint8_t id[4];        /* MISO during 9F and the three ID bytes */
 	uint32_t jedec;
 	const char *vendor, *part;
-	uint32_t size;
-	uint8_t erase;        /* enum bk_erase_size */
-	uint8_t flags;        /* enum bk_chip_flags */
-	const char *size_from; /* "chip table", "SFDP" or "ID capacity byte" */
+	struct bk_nor_params nor;
 };
 
 struct bk_flash;
 
-int bk_flash_probe(struct bk_prog *p, struct bk_err *err, struct bk_flash **out);
+/* Failures are recorded in the programmer's error object. */
+int bk_flash_probe(struct bk_prog *p, struct bk_flash **out);
 void bk_flash_free(struct bk_flash *f);
 const struct bk_flash_info *bk_flash_info(const struct bk_flash *f);
 
 int bk_flash_read(struct bk_flash *f, uint32_t addr, uint8_t *buf, uint32_t len);
 int bk_flash_status(struct bk_flash *f, uint8_t *sr1, uint8_t *sr2);
+
+/* What the status registers protect, the way this flash's vendor uses them. */
+void bk_flash_protection(const struct bk_flash_info *in, uint8_t sr1, uint8_t sr2, struct bk_prot *out);
 
 struct bk_unprotect {
 	uint8_t sr1_before, sr2_before, sr1_after, sr2_after;

@@ -63,6 +63,18 @@ void bk_prot_decode(uint8_t sr1, uint8_t sr2, int has_sr2, uint32_t size, struct
 	out->start = top && len ? size - len : 0;
 }
 
+void bk_prot_decode_bp4(uint8_t sr1, uint32_t size, struct bk_prot *out)
+{
+	if (!out)
+		return;
+	*out = (struct bk_prot){ .bp = (uint8_t)((sr1 >> SR1_BP_SHIFT) & 0xFu), .srp = (sr1 & SR1_SRP) != 0 };
+	uint64_t len = out->bp ? (uint64_t)64 * KIB << (out->bp - 1) : 0;
+	out->len = len < size ? (uint32_t)len : size;
+	out->start = size - out->len;
+	if (!out->len)
+		out->start = 0;
+}
+
 static void amount(uint32_t len, char *buf, size_t cap)
 {
 	if (len % MIB == 0)

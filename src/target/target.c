@@ -1,3 +1,4 @@
+#include <stdio.h>
 #include <string.h>
 
 #include "target/target.h"
@@ -83,29 +84,36 @@ static int attempt(struct bk_prog *p, struct seen *s, struct bk_entry *rep)
 	return id_valid(id);
 }
 
-static int diagnose(struct bk_err *err, const struct seen *s, unsigned attempts)
+/* Names the likely wire in the programmer's own pin names. */
+static int diagnose(struct bk_prog *p, const struct seen *s, unsigned attempts)
 {
-	const char *saw, *hint;
+	const struct bk_prog_driver *d = bk_prog_driver(p);
+	const struct bk_prog_pins *w = &d->pins;
+	const char *saw;
+	char hint[320];
 	if (s->ones == s->bytes) {
 		saw = "MISO read 0xFF every time, so nothing drove it";
-		hint = "check D7 <- P23 (SO/TDO), D0 -> P21 (CSN/TMS), GND and the board's 3.3 V supply";
+		snprintf(hint, sizeof hint, "check %s <- P23 (SO/TDO), %s -> P21 (CSN/TMS), GND and the board's 3.3 V supply",
+			 w->miso, w->cs);
 	} else if (s->zeros == s->bytes) {
 		saw = "MISO stayed 0x00 and the chip never echoed the 0xD2 run";
-		hint = "check D2 -> CEN (the reset must reach the chip), D5 -> P22 (SI/TDI), D3 -> P20 (SCK/TCK), and that D7 <- P23 (SO/TDO) is not shorted to GND";
+		snprintf(hint, sizeof hint,
+			 "check %s -> CEN (the reset must reach the chip), %s -> P22 (SI/TDI), %s -> P20 (SCK/TCK), and that %s <- P23 (SO/TDO) is not shorted to GND",
+			 w->cen, w->mosi, w->sck, w->miso);
 	} else if (s->echo) {
 		saw = "the chip echoed 0xD2 (it is in SPI mode) but its flash gave no ID";
-		hint = "check D7 <- P23 (SO/TDO) for a loose contact and keep the wires short; then try again";
+		snprintf(hint, sizeof hint, "check %s <- P23 (SO/TDO) for a loose contact and keep the wires short; then try again",
+			 w->miso);
 	} else {
 		saw = "MISO returned noise and no 0xD2 echo";
-		hint = "check GND, the 3.3 V supply and wire lengths; a 5 V CH341A needs the 3.3 V mod";
+		snprintf(hint, sizeof hint, "check GND, the 3.3 V supply and wire lengths; a 5 V %s needs the 3.3 V mod", d->label);
 	}
-	return bk_fail(err, BK_ENOCHIP,
+	return bk_fail(bk_prog_err(p), BK_ENOCHIP,
 		       "Beken chip did not enter SPI mode after %u attempts: %s (last ID %02X-%02X-%02X-%02X); %s",
 		       attempts, saw, s->last_id[0], s->last_id[1], s->last_id[2], s->last_id[3], hint);
 }
 
-int bk_target_enter(struct bk_prog *p, enum bk_target_kind kind, struct bk_err *err,
-		    struct bk_entry *rep)
+int bk_target_enter(struct bk_prog *p, enum bk_target_kind kind, struct bk_entry *rep)
 {
 	*rep = (struct bk_entry){ 0 };
 	if (kind == BK_TARGET_SPI)
@@ -119,14 +127,15 @@ int bk_target_enter(struct bk_prog *p, enum bk_target_kind kind, struct bk_err *
 		if (bk_err_transient(r) && i < BK_ENTRY_ATTEMPTS)
 			continue;
 		if (r < 0)
-			return bk_err_ctx(err, "entering Beken SPI mode");
+			return bk_err_ctx(bk_prog_err(p), r, "entering Beken SPI mode");
 		if (r == 1)
 			return 0;
 	}
-	return diagnose(err, &s, BK_ENTRY_ATTEMPTS);
+	return diagnose(p, &s, BK_ENTRY_ATTEMPTS);
 }
 
-int bk_target_reset(struct bk_prog *p, struct bk_err *err)
+int bk_target_reset(struct bk_prog *p)
 {
-	return pulse_cen(p) ? bk_err_ctx(err, "pulsing CEN") : 0;
+	int r = pulse_cen(p);
+	return r ? bk_err_ctx(bk_prog_err(p), r, "pulsing CEN") : 0;
 }

@@ -4,7 +4,6 @@
 #ifndef BK_TARGET_TARGET_H
 #define BK_TARGET_TARGET_H
 
-#include "base/err.h"
 #include "prog/prog.h"
 
 enum bk_target_kind { BK_TARGET_BEKEN, BK_TARGET_SPI };
@@ -17,10 +16,10 @@ struct bk_entry {
 
 #define BK_ENTRY_ATTEMPTS 8
 
-int bk_target_enter(struct bk_prog *p, enum bk_target_kind kind, struct bk_err *err,
-		    struct bk_entry *rep);
+/* Failures are recorded in the programmer's error object. */
+int bk_target_enter(struct bk_prog *p, enum bk_target_kind kind, struct bk_entry *rep);
 
 /* Pulses CEN so the chip leaves SPI mode and boots its firmware. */
-int bk_target_reset(struct bk_prog *p, struct bk_err *err);
+int bk_target_reset(struct bk_prog *p);
 
 #endif

@@ -5,15 +5,11 @@
 
 #include "usb/usb.h"
 
-#define VID 0x1a86
-#define EP_OUT 0x02
-#define EP_IN 0x82
-#define PID_UART 0x5523
-
 struct lu {
 	libusb_context *ctx;
 	libusb_device_handle *h;
-	int claimed;
+	int iface, claimed;
+	uint8_t ep_out, ep_in;
 	unsigned completions;
 };
 
@@ -68,7 +64,7 @@ static int lu_submit(void *dev, struct bk_usb_xfer *x)
 		return BK_ENOMEM;
 	}
 	*w = (struct lu_xfer){ d, x };
-	libusb_fill_bulk_transfer(t, d->h, x->is_in ? EP_IN : EP_OUT, x->buf, (int)x->length, on_done, w, 0);
+	libusb_fill_bulk_transfer(t, d->h, x->is_in ? d->ep_in : d->ep_out, x->buf, (int)x->length, on_done, w, 0);
 	x->priv = t;
 	int r = libusb_submit_transfer(t);
 	if (r) {
@@ -127,7 +123,7 @@ static void lu_close(void *dev)
 {
 	struct lu *d = dev;
 	if (d->claimed)
-		libusb_release_interface(d->h, 0);
+		libusb_release_interface(d->h, d->iface);
 	if (d->h)
 		libusb_close(d->h);
 	if (d->ctx)
@@ -136,7 +132,7 @@ static void lu_close(void *dev)
 }
 
 static const struct bk_usb_backend lu_backend = {
-	.name = "CH341A",
+	.name = "libusb",
 	.submit = lu_submit,
 	.wait = lu_wait,
 	.cancel = lu_cancel,
@@ -145,8 +141,10 @@ static const struct bk_usb_backend lu_backend = {
 	.close = lu_close,
 };
 
-/* Finds vid:pid; notes a CH341A in UART mode, whose fix is the jumper. */
-static int find(struct lu *d, uint16_t vid, uint16_t pid, libusb_device **dev, int *uart, struct bk_err *err)
+/* Finds the wanted device; remembers a known wrong-mode one, whose fix
+ * is a jumper or switch. */
+static int find(struct lu *d, const struct bk_usb_match *m, libusb_device **dev,
+		const struct bk_usb_wrong_mode **wrong, struct bk_err *err)
 {
 	libusb_device **list;
 	ssize_t n = libusb_get_device_list(d->ctx, &list);
@@ -157,40 +155,60 @@ static int find(struct lu *d, uint16_t vid, uint16_t pid, libusb_device **dev, i
 		struct libusb_device_descriptor desc;
 		if (libusb_get_device_descriptor(list[i], &desc))
 			continue;
-		if (desc.idVendor == vid && desc.idProduct == pid)
+		if (desc.idVendor == m->vid && desc.idProduct == m->pid)
 			*dev = libusb_ref_device(list[i]);
-		else if (desc.idVendor == VID && desc.idProduct == PID_UART)
-			*uart = 1;
+		for (size_t k = 0; k < m->n_wrong; k++)
+			if (desc.idVendor == m->wrong[k].vid && desc.idProduct == m->wrong[k].pid)
+				*wrong = &m->wrong[k];
 	}
 	libusb_free_device_list(list, 1);
 	return 0;
 }
 
-int bk_usb_open_libusb(uint16_t vid, uint16_t pid, struct bk_err *err, struct bk_usb **out, int *detached)
+/* The first vendor-specific interface: where the programmer's bulk
+ * endpoints live when the device also offers a UART or HID. */
+static int vendor_iface(libusb_device *dev)
+{
+	struct libusb_config_descriptor *cfg;
+	if (libusb_get_active_config_descriptor(dev, &cfg))
+		return 0;
+	int found = 0;
+	for (int i = 0; i < cfg->bNumInterfaces && !found; i++)
+		if (cfg->interface[i].num_altsetting > 0 &&
+		    cfg->interface[i].altsetting[0].bInterfaceClass == LIBUSB_CLASS_VENDOR_SPEC)
+			found = cfg->interface[i].altsetting[0].bInterfaceNumber;
+	libusb_free_config_descriptor(cfg);
+	return found;
+}
+
+int bk_usb_open_libusb(const struct bk_usb_match *m, struct bk_err *err, struct bk_usb **out, int *detached)
 {
 	*detached = 0;
 	struct lu *d = calloc(1, sizeof *d);
 	if (!d)
 		return bk_fail(err, BK_ENOMEM, "out of memory");
+	d->ep_out = m->ep_out;
+	d->ep_in = m->ep_in;
 	libusb_device *dev = NULL;
-	int uart = 0, r = libusb_init(&d->ctx);
+	const struct bk_usb_wrong_mode *wrong = NULL;
+	int r = libusb_init(&d->ctx);
 	if (r) {
 		d->ctx = NULL;
-		r = bk_fail(err, BK_ENODEV, "no CH341A can be found: USB is not available here (libusb: %s); is /dev/bus/usb present and readable?",
-			    libusb_strerror(r));
+		r = bk_fail(err, BK_ENODEV, "no %s can be found: USB is not available here (libusb: %s); is /dev/bus/usb present and readable?",
+			    m->name, libusb_strerror(r));
 		goto fail;
 	}
-	r = find(d, vid, pid, &dev, &uart, err);
+	r = find(d, m, &dev, &wrong, err);
 	if (r)
 		goto fail;
 	if (!dev) {
-		r = uart ? bk_fail(err, BK_ENODEV,
-				   "the CH341A is in UART mode (USB 1a86:5523): move its jumper to the I2C/SPI position and plug it in again")
-			 : bk_fail(err, BK_ENODEV,
-				   "no CH341A found (USB %04x:%04x): is it plugged in? see README 'Permissions' for the udev rule",
-				   vid, pid);
+		r = wrong ? bk_fail(err, BK_ENODEV, "%s", wrong->hint)
+			  : bk_fail(err, BK_ENODEV,
+				    "no %s found (USB %04x:%04x): is it plugged in? see README 'Permissions' for the udev rule",
+				    m->name, m->vid, m->pid);
 		goto fail;
 	}
+	d->iface = m->iface >= 0 ? m->iface : vendor_iface(dev);
 	r = libusb_open(dev, &d->h);
 	uint8_t bus = libusb_get_bus_number(dev), addr = libusb_get_device_address(dev);
 	libusb_unref_device(dev);
@@ -198,31 +216,31 @@ int bk_usb_open_libusb(uint16_t vid, uint16_t pid, struct bk_err *err, struct bk
 		d->h = NULL;
 		r = r == LIBUSB_ERROR_ACCESS
 			    ? bk_fail(err, BK_EACCESS,
-				      "CH341A found (bus %u device %u) but access is denied: install the udev rule in README 'Permissions' or run as root",
-				      bus, addr)
-			    : bk_fail(err, map_error(r), "cannot open the CH341A: %s", libusb_strerror(r));
+				      "%s found (bus %u device %u) but access is denied: install the udev rule in README 'Permissions' or run as root",
+				      m->name, bus, addr)
+			    : bk_fail(err, map_error(r), "cannot open the %s: %s", m->name, libusb_strerror(r));
 		goto fail;
 	}
-	/* A kernel driver (ch341 or a stray one) must let go of interface 0. */
-	if (libusb_kernel_driver_active(d->h, 0) == 1) {
-		r = libusb_detach_kernel_driver(d->h, 0);
+	/* A kernel driver (ch341 or a stray one) must let go of the interface. */
+	if (libusb_kernel_driver_active(d->h, d->iface) == 1) {
+		r = libusb_detach_kernel_driver(d->h, d->iface);
 		if (r) {
 			r = bk_fail(err, map_error(r),
-				    "a kernel driver holds the CH341A and could not be detached (%s): run as root or unload it (rmmod ch341)",
-				    libusb_strerror(r));
+				    "a kernel driver holds the %s and could not be detached (%s): run as root or unload it (rmmod ch341)",
+				    m->name, libusb_strerror(r));
 			goto fail;
 		}
 		*detached = 1;
 	}
-	r = libusb_claim_interface(d->h, 0);
+	r = libusb_claim_interface(d->h, d->iface);
 	if (r) {
 		r = r == LIBUSB_ERROR_BUSY
-			    ? bk_fail(err, BK_EBUSY, "the CH341A is in use by another program (flashrom? another bkspi?): close it and retry")
-			    : bk_fail(err, map_error(r), "cannot claim the CH341A: %s", libusb_strerror(r));
+			    ? bk_fail(err, BK_EBUSY, "the %s is in use by another program (flashrom? another bkspi?): close it and retry", m->name)
+			    : bk_fail(err, map_error(r), "cannot claim the %s: %s", m->name, libusb_strerror(r));
 		goto fail;
 	}
 	d->claimed = 1;
-	return bk_usb_wrap(&lu_backend, d, err, out);
+	return bk_usb_wrap(&lu_backend, d, m->name, err, out);
 fail:
 	lu_close(d);
 	return r;

@@ -14,11 +14,12 @@
 struct bk_usb {
 	const struct bk_usb_backend *be;
 	void *dev;
+	const char *name;
 	struct bk_err *err;
 };
 
-int bk_usb_wrap(const struct bk_usb_backend *be, void *dev, struct bk_err *err,
-		struct bk_usb **out)
+int bk_usb_wrap(const struct bk_usb_backend *be, void *dev, const char *name,
+		struct bk_err *err, struct bk_usb **out)
 {
 	struct bk_usb *u = calloc(1, sizeof *u);
 	if (!u) {
@@ -27,6 +28,7 @@ int bk_usb_wrap(const struct bk_usb_backend *be, void *dev, struct bk_err *err,
 	}
 	u->be = be;
 	u->dev = dev;
+	u->name = name;
 	u->err = err;
 	*out = u;
 	return 0;
@@ -55,6 +57,11 @@ const char *bk_usb_backend_name(const struct bk_usb *u)
 	return u->be->name;
 }
 
+struct bk_err *bk_usb_err(struct bk_usb *u)
+{
+	return u->err;
+}
+
 /* One direction of a stream: transfers i..n, slot i % DEPTH. */
 struct lane {
 	struct bk_usb_xfer x[DEPTH];
@@ -81,11 +88,10 @@ static void xfer_done(struct bk_usb_xfer *x)
 	(x->is_in ? &s->in : &s->out)->done++;
 }
 
-static void top_up(struct bk_usb *u, struct stream *s, struct lane *l, int is_in,
-		   const void *lens, int wide)
+static void top_up(struct bk_usb *u, struct stream *s, struct lane *l, int is_in, const uint16_t *lens)
 {
 	while (!s->status && l->next < l->n && l->next - l->done < DEPTH) {
-		size_t len = wide ? ((const uint16_t *)lens)[l->next] : ((const uint8_t *)lens)[l->next];
+		size_t len = lens[l->next];
 		struct bk_usb_xfer *x = &l->x[l->next % DEPTH];
 		/* Completions come in order per endpoint, but a slot is reused
 		 * only once its own transfer is back, whatever a backend does. */
@@ -108,7 +114,7 @@ static int fail_msg(struct bk_usb *u, int code, const struct stream *s, size_t r
 {
 	switch (code) {
 	case BK_EGONE:
-		return bk_fail(u->err, code, "CH341A disconnected (USB device gone)");
+		return bk_fail(u->err, code, "%s disconnected (USB device gone)", u->name);
 	case BK_ETIMEDOUT:
 		return bk_fail(u->err, code, "USB transfer timed out after %u ms (%zu of %zu replies received)",
 			       WAIT_MS, received, s->in.n);
@@ -129,13 +135,13 @@ static void reap(struct bk_usb *u, struct stream *s)
 }
 
 int bk_usb_stream(struct bk_usb *u, const uint8_t *out, const uint16_t *out_len, size_t n_out,
-		  uint8_t *in, const uint8_t *in_len, size_t n_in)
+		  uint8_t *in, const uint16_t *in_len, size_t n_in)
 {
 	struct stream s = { .out = { .n = n_out, .buf = (uint8_t *)out },
 			    .in = { .n = n_in, .buf = in } };
 	for (;;) {
-		top_up(u, &s, &s.in, 1, in_len, 0);
-		top_up(u, &s, &s.out, 0, out_len, 1);
+		top_up(u, &s, &s.in, 1, in_len);
+		top_up(u, &s, &s.out, 0, out_len);
 		if (s.status || (s.out.done == n_out && s.in.done == n_in))
 			break;
 		int r = u->be->wait(u->dev, WAIT_MS);
@@ -151,7 +157,7 @@ int bk_usb_stream(struct bk_usb *u, const uint8_t *out, const uint16_t *out_len,
 
 int bk_usb_drain(struct bk_usb *u)
 {
-	uint8_t junk[64];
+	uint8_t junk[512];
 	for (int i = 0; i < 64; i++) {
 		struct stream s = { .in = { .n = 1, .buf = junk } };
 		struct bk_usb_xfer x = { .is_in = 1, .buf = junk, .length = sizeof junk,
@@ -171,5 +177,5 @@ int bk_usb_drain(struct bk_usb *u)
 			return 0;
 		}
 	}
-	return bk_fail(u->err, BK_EUSB, "the CH341A keeps sending data nobody asked for; unplug and replug it");
+	return bk_fail(u->err, BK_EUSB, "the %s keeps sending data nobody asked for; unplug and replug it", u->name);
 }

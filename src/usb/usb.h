@@ -1,4 +1,6 @@
-/* The USB transfer seam. Only src/usb includes libusb.h.
+/* The USB transfer seam. Only src/usb includes libusb.h; nothing here
+ * knows which device is on the other end: a USB programmer driver names
+ * its IDs, interface, endpoints and the words for its messages.
  *
  * A bk_usb is an opened, claimed device with one bulk OUT and one bulk IN
  * endpoint. Transfers are asynchronous: submit as many as you like, then
@@ -44,14 +46,33 @@ struct bk_usb_backend {
 
 struct bk_usb;
 
-/* Wraps a backend; takes ownership of dev (closed by bk_usb_close). */
-int bk_usb_wrap(const struct bk_usb_backend *be, void *dev, struct bk_err *err,
-		struct bk_usb **out);
+/* Wraps a backend; takes ownership of dev (closed by bk_usb_close). name
+ * ("CH341A") is what messages call the device; it must outlive the handle.
+ * Failures are recorded in err, the owning handle's error object. */
+int bk_usb_wrap(const struct bk_usb_backend *be, void *dev, const char *name,
+		struct bk_err *err, struct bk_usb **out);
 
-/* Opens the first device vid:pid through libusb, detaching a bound kernel
- * driver (*detached tells) and claiming interface 0. Errors name the fix
- * (udev rule, jumper). */
-int bk_usb_open_libusb(uint16_t vid, uint16_t pid, struct bk_err *err,
+/* A device ID that is the programmer in a mode without SPI: found instead
+ * of the wanted one, its hint is the error ("move the jumper to ..."). */
+struct bk_usb_wrong_mode {
+	uint16_t vid, pid;
+	const char *hint;
+};
+
+/* What a USB programmer driver tells the backend about its device. */
+struct bk_usb_match {
+	const char *name;            /* "CH341A" */
+	uint16_t vid, pid;
+	int iface;                   /* -1: the first vendor-class (0xFF) interface */
+	uint8_t ep_out, ep_in;
+	const struct bk_usb_wrong_mode *wrong;  /* may be NULL */
+	size_t n_wrong;
+};
+
+/* Opens the first matching device through libusb, detaching a bound kernel
+ * driver (*detached tells) and claiming the interface. Errors name the fix
+ * (udev rule, jumper, mode switch). */
+int bk_usb_open_libusb(const struct bk_usb_match *m, struct bk_err *err,
 		       struct bk_usb **out, int *detached);
 
 void bk_usb_close(struct bk_usb *u);
@@ -62,7 +83,7 @@ void bk_usb_close(struct bk_usb *u);
  * queued both ways so the device never waits for the host. On failure
  * every transfer still pending is cancelled and reaped before returning. */
 int bk_usb_stream(struct bk_usb *u, const uint8_t *out, const uint16_t *out_len, size_t n_out,
-		  uint8_t *in, const uint8_t *in_len, size_t n_in);
+		  uint8_t *in, const uint16_t *in_len, size_t n_in);
 
 /* Reads and drops whatever the device still holds after a failed stream,
  * so the next stream's replies line up with its requests. */
@@ -71,5 +92,7 @@ int bk_usb_drain(struct bk_usb *u);
 void bk_usb_sleep_us(struct bk_usb *u, uint64_t us);
 uint64_t bk_usb_now_us(struct bk_usb *u);
 const char *bk_usb_backend_name(const struct bk_usb *u);
+/* The error object failures are recorded in. */
+struct bk_err *bk_usb_err(struct bk_usb *u);
 
 #endif

@@ -5,30 +5,37 @@
 int rig_open(struct rig *r, const char *config)
 {
 	memset(r, 0, sizeof *r);
-	struct bk_usb *usb;
-	int rc = bk_emu_new(config, &r->err, &r->emu);
+	r->sim.config = config;
+	struct bk_prog_config pc = { .driver_arg = &r->sim };
+	int rc = bk_prog_open(&bk_emu_driver, &pc, &r->err, &r->prog);
+	r->emu = r->sim.emu;
+	return rc;
+}
+
+int rig_open_usb(struct rig *r, struct bk_usb *usb, struct bk_emu *emu)
+{
+	memset(r, 0, sizeof *r);
+	r->emu = emu;
+	struct bk_prog_config pc = { .usb = usb };
+	int rc = bk_prog_open(&bk_prog_ch341a, &pc, &r->err, &r->prog);
 	if (rc)
-		return rc;
-	rc = bk_emu_usb(r->emu, &r->err, &usb);
-	if (rc) {
 		r->emu = NULL;
-		return rc;
-	}
-	rc = bk_prog_open(usb, &r->err, &r->prog);
-	if (rc)
-		r->emu = NULL;
+	return rc;
+}
+
+int rig_enter(struct rig *r, enum bk_target_kind kind)
+{
+	int rc = bk_target_enter(r->prog, kind, &r->entry);
+	if (!rc)
+		rc = bk_flash_probe(r->prog, &r->flash);
+	r->job = (struct bk_job){ .flash = r->flash, .err = &r->err };
 	return rc;
 }
 
 int rig_up(struct rig *r, const char *config, enum bk_target_kind kind)
 {
 	int rc = rig_open(r, config);
-	if (!rc)
-		rc = bk_target_enter(r->prog, kind, &r->err, &r->entry);
-	if (!rc)
-		rc = bk_flash_probe(r->prog, &r->err, &r->flash);
-	r->job = (struct bk_job){ .flash = r->flash, .err = &r->err };
-	return rc;
+	return rc ? rc : rig_enter(r, kind);
 }
 
 void rig_close(struct rig *r)
@@ -36,6 +43,15 @@ void rig_close(struct rig *r)
 	bk_flash_free(r->flash);
 	bk_prog_close(r->prog);
 	memset(r, 0, sizeof *r);
+}
+
+static const struct bk_prog_driver *const drivers[] = { &bk_emu_driver, NULL };
+
+bkspi *rig_handle(const char *config, enum bkspi_target target, struct bk_emu_sim *sim)
+{
+	*sim = (struct bk_emu_sim){ .config = config };
+	struct bkspi_config cfg = { .programmer = "sim", .drivers = drivers, .driver_arg = sim, .target = target };
+	return bkspi_new(&cfg);
 }
 
 uint8_t *rig_mem(struct rig *r, size_t *size)

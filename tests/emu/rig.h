@@ -1,4 +1,7 @@
-/* A test bench: the emulator wired to the real USB, CH341A and SPI layers. */
+/* The one test bench: the emulator behind the real CH341A driver, SPI NOR
+ * and target layers, built here and nowhere else. Layer tests take the
+ * pieces (prog, flash, job); handle tests take a bkspi handle on the same
+ * simulator driver the CLI uses. */
 #ifndef TESTS_EMU_RIG_H
 #define TESTS_EMU_RIG_H
 
@@ -6,6 +9,7 @@
 #include <stdint.h>
 
 #include "base/err.h"
+#include "bkspi.h"
 #include "core/ops.h"
 #include "emu/emu.h"
 #include "prog/prog.h"
@@ -14,6 +18,7 @@
 
 struct rig {
 	struct bk_err err;
+	struct bk_emu_sim sim;
 	struct bk_emu *emu;
 	struct bk_prog *prog;
 	struct bk_flash *flash;
@@ -23,9 +28,17 @@ struct rig {
 
 /* Emulator + programmer only; returns the BK_E* code. */
 int rig_open(struct rig *r, const char *config);
+/* The CH341A driver over a transport of the test's own (a tap, a replay);
+ * emu, when the transport wraps one, is kept for rig_mem and rig_ns. */
+int rig_open_usb(struct rig *r, struct bk_usb *usb, struct bk_emu *emu);
 /* rig_open, entry for kind, probe. */
 int rig_up(struct rig *r, const char *config, enum bk_target_kind kind);
+/* Entry and probe on an open rig. */
+int rig_enter(struct rig *r, enum bk_target_kind kind);
 void rig_close(struct rig *r);
+
+/* A handle on the simulator; *emu (may be NULL) is set once it connected. */
+bkspi *rig_handle(const char *config, enum bkspi_target target, struct bk_emu_sim *sim);
 
 uint8_t *rig_mem(struct rig *r, size_t *size);
 uint64_t rig_ns(const struct rig *r);

@@ -114,10 +114,12 @@ static void reset_reboots_out_of_spi_mode(void **state)
 	(void)state;
 	struct rig r;
 	assert_int_equal(rig_up(&r, NULL, BK_TARGET_BEKEN), 0);
-	assert_int_equal(bk_target_reset(r.prog, &r.err), 0);
+	assert_int_equal(bk_emu_chip_state(r.emu), BK_EMU_CHIP_SPI);
+	assert_int_equal(bk_target_reset(r.prog), 0);
+	assert_int_equal(bk_emu_chip_state(r.emu), BK_EMU_CHIP_RUNNING);
 	bk_flash_free(r.flash);
 	r.flash = NULL;
-	assert_int_equal(bk_flash_probe(r.prog, &r.err, &r.flash), BK_ENOCHIP);
+	assert_int_equal(bk_flash_probe(r.prog, &r.flash), BK_ENOCHIP);
 	rig_close(&r);
 }
 

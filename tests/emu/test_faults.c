@@ -76,13 +76,10 @@ static const struct bk_usb_backend tap_backend = {
 	.close = tap_close,
 };
 
+/* The rig, with the tap between the driver and the emulator. */
 struct bench {
 	struct tap tap;
-	struct bk_err err;
-	struct bk_prog *prog;
-	struct bk_flash *flash;
-	struct bk_entry entry;
-	struct bk_job job;
+	struct rig r;
 	uint8_t *mem;
 	size_t size;
 };
@@ -92,24 +89,20 @@ static int bench_open(struct bench *b, const char *config)
 {
 	memset(b, 0, sizeof *b);
 	struct bk_usb *usb;
-	int rc = bk_emu_new(config, &b->err, &b->tap.emu);
+	int rc = bk_emu_new(config, &b->r.err, &b->tap.emu);
 	if (rc)
 		return rc;
 	b->mem = bk_emu_flash(b->tap.emu, &b->size);
-	rc = bk_usb_wrap(&tap_backend, &b->tap, &b->err, &usb);
+	rc = bk_usb_wrap(&tap_backend, &b->tap, "tapped CH341A", &b->r.err, &usb);
 	if (!rc)
-		rc = bk_prog_open(usb, &b->err, &b->prog);
-	b->job = (struct bk_job){ .err = &b->err };
+		rc = rig_open_usb(&b->r, usb, b->tap.emu);
+	b->r.job = (struct bk_job){ .err = &b->r.err };
 	return rc;
 }
 
 static int bench_enter(struct bench *b, enum bk_target_kind kind)
 {
-	int rc = bk_target_enter(b->prog, kind, &b->err, &b->entry);
-	if (!rc)
-		rc = bk_flash_probe(b->prog, &b->err, &b->flash);
-	b->job.flash = b->flash;
-	return rc;
+	return rig_enter(&b->r, kind);
 }
 
 static void bench_up(struct bench *b, const char *config)
@@ -118,13 +111,12 @@ static void bench_up(struct bench *b, const char *config)
 	if (!rc)
 		rc = bench_enter(b, BK_TARGET_BEKEN);
 	if (rc)
-		fail_msg("bench %s: %s", config ? config : "(default)", b->err.msg);
+		fail_msg("bench %s: %s", config ? config : "(default)", b->r.err.msg);
 }
 
 static void bench_close(struct bench *b)
 {
-	bk_flash_free(b->flash);
-	bk_prog_close(b->prog);
+	rig_close(&b->r);
 	memset(b, 0, sizeof *b);
 }
 
@@ -234,7 +226,7 @@ static void hook(struct bench *b, struct bk_hooks *h, struct trigger *t)
 {
 	t->b = b;
 	*h = (struct bk_hooks){ .progress = on_progress, .cancelled = is_cancelled, .user = t };
-	b->job.hooks = h;
+	b->r.job.hooks = h;
 }
 
 /* ---- writing ---------------------------------------------------------------- */
@@ -244,18 +236,9 @@ static void hook(struct bench *b, struct bk_hooks *h, struct trigger *t)
 static int write_with(struct bench *b, uint32_t addr, const uint8_t *data, uint32_t len, const char *backup,
 		      int confirm_all, struct bk_write_report *rep)
 {
-	struct bk_write w = { .verify = 1, .backup_path = backup, .confirm_all = confirm_all };
-	bk_plan_span(addr, len, &w.base, &w.span);
-	if (data) {
-		w.want = malloc(w.span);
-		assert_non_null(w.want);
-		w.data_off = addr - w.base;
-		w.data_len = len;
-		memcpy(w.want + w.data_off, data, len);
-	}
-	int rc = bk_op_write(&b->job, &w, rep);
-	free(w.want);
-	return rc;
+	struct bk_write w = { .addr = addr, .len = len, .data = data, .verify = 1, .backup_path = backup,
+			      .confirm_all = confirm_all };
+	return bk_op_write(&b->r.job, &w, rep);
 }
 
 static int write_at(struct bench *b, uint32_t addr, const uint8_t *data, uint32_t len, const char *backup,
@@ -320,7 +303,7 @@ static void read_survives_one_usb_fault_anywhere(void **state)
 	rig_fill(b.mem, b.size, 101);
 	uint8_t *buf = malloc(b.size);
 	uint64_t in0 = b.tap.in;
-	assert_int_equal(bk_op_read(&b.job, "read", 0, buf, (uint32_t)b.size), 0);
+	assert_int_equal(bk_op_read(&b.r.job, "read", 0, buf, (uint32_t)b.size), 0);
 	uint64_t n_in = b.tap.in - in0;
 	assert_true(n_in > 100);
 	/* The first transfers of the stream, then spread over the rest. */
@@ -338,7 +321,7 @@ static void read_survives_one_usb_fault_anywhere(void **state)
 			memset(buf, 0, b.size);
 			usb_fault(&b, timeout, at);
 			uint64_t before = b.tap.in;
-			int rc = bk_op_read(&b.job, "read", 0, buf, (uint32_t)b.size);
+			int rc = bk_op_read(&b.r.job, "read", 0, buf, (uint32_t)b.size);
 			const char *why = rc ? bk_err_name(rc)
 				       : memcmp(buf, b.mem, b.size) ? "exit 0 but the data differs"
 				       : b.tap.in - before <= n_in ? "the fault did not fire" : NULL;
@@ -362,14 +345,14 @@ static void status_read_survives_one_usb_fault(void **state)
 	struct bench b;
 	bench_up(&b, "size=65536");
 	uint8_t sr1, sr2, want1, want2;
-	assert_int_equal(bk_flash_status(b.flash, &want1, &want2), 0);
+	assert_int_equal(bk_flash_status(b.r.flash, &want1, &want2), 0);
 	assert_int_equal(want1, 0x1C); /* the firmware's protection */
 	for (int timeout = 0; timeout < 2; timeout++)
 		for (uint64_t at = 1; at <= 2; at++) {
 			usb_fault(&b, timeout, at);
-			if (bk_flash_status(b.flash, &sr1, &sr2))
+			if (bk_flash_status(b.r.flash, &sr1, &sr2))
 				fail_msg("status read, %s at IN +%llu: %s", kind_name(timeout), (unsigned long long)at,
-					 b.err.msg);
+					 b.r.err.msg);
 			assert_int_equal(sr1, want1);
 			assert_int_equal(sr2, want2);
 		}
@@ -397,11 +380,11 @@ static void timeout_message_counts_replies(void **state)
 	uint8_t cmd[4] = { 0x03, 0, 0, 0 }, buf[89];
 	struct bk_spi_frame fr = { .tx = cmd, .tx_len = 4, .len = 93, .rx = buf, .rx_skip = 4 };
 	usb_fault(&b, 1, 2);
-	int rc = bk_prog_frames(b.prog, &fr, 1);
-	char msg[sizeof b.err.msg];
-	snprintf(msg, sizeof msg, "%s", b.err.msg);
+	int rc = bk_prog_frames(b.r.prog, &fr, 1);
+	char msg[sizeof b.r.err.msg];
+	snprintf(msg, sizeof msg, "%s", b.r.err.msg);
 	/* and the next stream is clean again */
-	int rc2 = bk_prog_frames(b.prog, &fr, 1);
+	int rc2 = bk_prog_frames(b.r.prog, &fr, 1);
 	int same = !memcmp(buf, b.mem, sizeof buf);
 	bench_close(&b);
 	assert_int_equal(rc, BK_ETIMEDOUT);
@@ -418,7 +401,7 @@ static void entry_survives_one_usb_fault(void **state)
 	(void)state;
 	struct bench b;
 	assert_int_equal(bench_open(&b, "size=65536"), 0);
-	assert_int_equal(bk_target_enter(b.prog, BK_TARGET_BEKEN, &b.err, &b.entry), 0);
+	assert_int_equal(bk_target_enter(b.r.prog, BK_TARGET_BEKEN, &b.r.entry), 0);
 	uint64_t n_entry = b.tap.in;
 	assert_int_equal(bench_enter(&b, BK_TARGET_SPI), 0); /* the probe alone */
 	uint64_t n_in = b.tap.in;
@@ -438,7 +421,7 @@ static void entry_survives_one_usb_fault(void **state)
 					 (unsigned long long)at);
 				assert_int_equal(bench_open(&b, config), 0);
 				rc = bench_enter(&b, BK_TARGET_BEKEN);
-				if (!rc && bk_flash_info(b.flash)->jedec != 0x0B4010)
+				if (!rc && bk_flash_info(b.r.flash)->jedec != 0x0B4010)
 					rc = BK_ENOCHIP;
 				bench_close(&b);
 			}
@@ -505,7 +488,7 @@ static void write_survives_one_usb_fault_anywhere(void **state)
 				size_t n = strlen(failed);
 				snprintf(failed + n, sizeof failed - n, " [%s at IN %llu/%llu: %.100s]", kind_name(timeout),
 					 (unsigned long long)at, (unsigned long long)n_in,
-					 rc ? b.err.msg : "flash differs");
+					 rc ? b.r.err.msg : "flash differs");
 			}
 			usb_fault_off(&b);
 		}
@@ -537,7 +520,7 @@ static void unprotect_survives_one_usb_fault(void **state)
 	assert_int_equal(write_at(&b, 0, data, 0x2000, NULL, &rep), 0);
 	assert_true(t.fired && rep.unprotect.changed);
 	uint64_t erase_at = t.fired_in - in0;
-	b.job.hooks = NULL;
+	b.r.job.hooks = NULL;
 	char report[400] = "";
 	unsigned nf = 0;
 	bench_close(&b);
@@ -552,7 +535,7 @@ static void unprotect_survives_one_usb_fault(void **state)
 				size_t n = strlen(report);
 				snprintf(report + n, sizeof report - n, " [%s at IN %llu (erase starts at %llu): %.90s]",
 					 kind_name(timeout), (unsigned long long)at, (unsigned long long)erase_at,
-					 rc ? b.err.msg : "flash differs");
+					 rc ? b.r.err.msg : "flash differs");
 			}
 			bench_close(&b);
 		}
@@ -594,7 +577,7 @@ static void fault_in_erase_or_program_is_recovered(void **state)
 			int rc = write_at(&b, 0x8000, data, 0x10000, NULL, &rep);
 			if (rc)
 				fail_msg("%s in %s (+%llu): %s", kind_name(timeout), aims[i].phase,
-					 (unsigned long long)aims[i].ahead, b.err.msg);
+					 (unsigned long long)aims[i].ahead, b.r.err.msg);
 			assert_true(t.fired);
 			if (!rep.recovered)
 				fail_msg("%s in %s (+%llu): not reported as recovered", kind_name(timeout),
@@ -604,7 +587,7 @@ static void fault_in_erase_or_program_is_recovered(void **state)
 			assert_memory_equal(b.mem + 0x18000, old + 0x18000, 0x8000);
 			assert_int_equal(rep.verified, 0x10000);
 			usb_fault_off(&b);
-			b.job.hooks = NULL;
+			b.r.job.hooks = NULL;
 		}
 	free(data);
 	free(old);
@@ -630,7 +613,7 @@ static void fault_during_recovery_is_recovered(void **state)
 	assert_int_equal(write_at(&b, 0x8000, data, 0x10000, NULL, &rep), 0);
 	assert_true(t.fired);
 	uint64_t batch = t.fired_in - in0;
-	b.job.hooks = NULL;
+	b.r.job.hooks = NULL;
 	for (size_t i = 0; i < sizeof second / sizeof second[0]; i++) {
 		memcpy(b.mem, old, b.size);
 		uint64_t base = b.tap.in;
@@ -638,7 +621,7 @@ static void fault_during_recovery_is_recovered(void **state)
 		set(&b, "usb-timeout-at=%llu", (unsigned long long)(base + batch + 2 + second[i]));
 		int rc = write_at(&b, 0x8000, data, 0x10000, NULL, &rep);
 		if (rc)
-			fail_msg("error, then a timeout %llu transfers later: %s", (unsigned long long)second[i], b.err.msg);
+			fail_msg("error, then a timeout %llu transfers later: %s", (unsigned long long)second[i], b.r.err.msg);
 		assert_true(rep.recovered >= 1);
 		assert_memory_equal(b.mem + 0x8000, data, 0x10000);
 		usb_fault_off(&b);
@@ -668,7 +651,7 @@ static void fault_in_verify_is_no_mismatch(void **state)
 			uint64_t in0 = b.tap.in;
 			int rc = write_at(&b, 0, data, 0x20000, NULL, &rep);
 			if (rc)
-				fail_msg("%s in verify: %s", kind_name(timeout), b.err.msg);
+				fail_msg("%s in verify: %s", kind_name(timeout), b.r.err.msg);
 			assert_true(t.fired);
 			/* it fired inside this write */
 			assert_true(b.tap.in > in0 + t.ahead);
@@ -676,13 +659,13 @@ static void fault_in_verify_is_no_mismatch(void **state)
 			assert_int_equal(rep.verified, 0x20000);
 			assert_memory_equal(b.mem, data, 0x20000);
 			usb_fault_off(&b);
-			b.job.hooks = NULL;
+			b.r.job.hooks = NULL;
 		}
 	/* And the verify command itself. */
 	struct bk_mismatch mm;
 	for (int timeout = 0; timeout < 2; timeout++) {
 		usb_fault(&b, timeout, 700);
-		assert_int_equal(bk_op_verify(&b.job, 0, data, 0x20000, &mm), 0);
+		assert_int_equal(bk_op_verify(&b.r.job, 0, data, 0x20000, &mm), 0);
 		assert_int_equal(mm.count, 0);
 	}
 	free(data);
@@ -702,17 +685,17 @@ static void unplug_mid_read(void **state)
 	struct bk_hooks h;
 	struct trigger t = { .phase = "read", .num = 1, .den = 2, .act = ACT_UNPLUG, .ahead = 700 };
 	hook(&b, &h, &t);
-	int rc = bk_op_read(&b.job, "read", 0, buf, (uint32_t)b.size);
+	int rc = bk_op_read(&b.r.job, "read", 0, buf, (uint32_t)b.size);
 	assert_int_equal(rc, BK_EGONE);
 	assert_true(t.fired);
 	/* It says how far it got: about half of the read. */
-	const char *p = strstr(b.err.msg, "read stopped after ");
+	const char *p = strstr(b.r.err.msg, "read stopped after ");
 	unsigned kib = 0, of = 0;
 	if (!p || sscanf(p, "read stopped after %u of %u KiB", &kib, &of) != 2 || of != 256 || kib < 64 || kib > 192)
-		fail_msg("unplugged half-way, the message says: %s", b.err.msg);
+		fail_msg("unplugged half-way, the message says: %s", b.r.err.msg);
 	/* A gone programmer stays gone: no retries, no hang. */
 	uint8_t sr1;
-	assert_int_equal(bk_flash_status(b.flash, &sr1, NULL), BK_EGONE);
+	assert_int_equal(bk_flash_status(b.r.flash, &sr1, NULL), BK_EGONE);
 	free(buf);
 	bench_close(&b);
 }
@@ -740,8 +723,8 @@ static void unplug_then_rerun(const char *phase, int erase)
 	assert_int_equal(rc, BK_EGONE);
 	assert_true(t.fired);
 	assert_int_equal(rep.recovered, 0); /* nothing to recover on a gone device */
-	if (!strstr(b.err.msg, "stopped after"))
-		fail_msg("message does not say how far it got: %s", b.err.msg);
+	if (!strstr(b.r.err.msg, "stopped after"))
+		fail_msg("message does not say how far it got: %s", b.r.err.msg);
 	uint32_t first_run_erased = rep.erased;
 	assert_int_equal(first_run_erased, b.size / SECTOR);
 	assert_true(memcmp(b.mem, want, b.size) != 0);
@@ -763,7 +746,7 @@ static void unplug_then_rerun(const char *phase, int erase)
 	rc = write_at(&b, 0, data, (uint32_t)b.size, path, &rep);
 	unlink(path);
 	if (rc)
-		fail_msg("re-run: %s", b.err.msg);
+		fail_msg("re-run: %s", b.r.err.msg);
 	assert_memory_equal(b.mem, want, b.size);
 	assert_int_equal(rep.verified, b.size);
 	if (rep.erased >= first_run_erased)
@@ -829,9 +812,9 @@ static void interrupt_then_rerun(const char *phase, const char *kind)
 	assert_true(t.fired);
 	assert_true(sigint_seen);
 	if (rc != BK_EINTR)
-		fail_msg("%s, Ctrl-C in %s: %s (%s)", kind, phase, bk_err_name(rc), b.err.msg);
-	assert_non_null(strstr(b.err.msg, "interrupted during"));
-	uint32_t at = addr_in(b.err.msg, " at 0x");
+		fail_msg("%s, Ctrl-C in %s: %s (%s)", kind, phase, bk_err_name(rc), b.r.err.msg);
+	assert_non_null(strstr(b.r.err.msg, "interrupted during"));
+	uint32_t at = addr_in(b.r.err.msg, " at 0x");
 	assert_true(at != UINT32_MAX && at > 0 && at < b.size);
 	/* Everything before the interruption point is done and correct. */
 	if (memcmp(b.mem, want, at))
@@ -846,7 +829,7 @@ static void interrupt_then_rerun(const char *phase, const char *kind)
 	rc = write_at(&b, 0, data, (uint32_t)b.size, path, &rep);
 	unlink(path);
 	if (rc)
-		fail_msg("re-run after Ctrl-C: %s", b.err.msg);
+		fail_msg("re-run after Ctrl-C: %s", b.r.err.msg);
 	assert_memory_equal(b.mem, want, b.size);
 	assert_int_equal(rep.verified, b.size);
 	assert_true(rep.same >= at / SECTOR);
@@ -894,8 +877,8 @@ static void ctrl_c_before_erasing_changes_nothing(void **state)
 		struct bk_write_report rep;
 		int rc = write_at(&b, 0, data, (uint32_t)b.size, path, &rep);
 		assert_int_equal(rc, BK_EINTR);
-		if (!strstr(b.err.msg, i ? "confirming" : "interrupted during backup"))
-			fail_msg("Ctrl-C in %s: %s", phases[i], b.err.msg);
+		if (!strstr(b.r.err.msg, i ? "confirming" : "interrupted during backup"))
+			fail_msg("Ctrl-C in %s: %s", phases[i], b.r.err.msg);
 		assert_memory_equal(b.mem, old, b.size);
 		assert_true(no_file(path));
 		free(data);
@@ -920,13 +903,13 @@ static void ctrl_c_in_read_and_verify(void **state)
 		struct trigger t = { .phase = phases[i], .num = 1, .den = 4, .act = ACT_INTERRUPT, .ahead = 100 };
 		hook(&b, &h, &t);
 		struct bk_mismatch mm;
-		int rc = i ? bk_op_verify(&b.job, 0, b.mem, (uint32_t)b.size, &mm)
-			   : bk_op_read(&b.job, "read", 0, buf, (uint32_t)b.size);
+		int rc = i ? bk_op_verify(&b.r.job, 0, b.mem, (uint32_t)b.size, &mm)
+			   : bk_op_read(&b.r.job, "read", 0, buf, (uint32_t)b.size);
 		assert_true(sigint_seen);
 		if (rc != BK_EINTR)
-			fail_msg("Ctrl-C in %s: %s (%s)", phases[i], bk_err_name(rc), b.err.msg);
-		if (!strstr(b.err.msg, "interrupted during") || !strstr(b.err.msg, phases[i]))
-			fail_msg("Ctrl-C in %s: %s", phases[i], b.err.msg);
+			fail_msg("Ctrl-C in %s: %s (%s)", phases[i], bk_err_name(rc), b.r.err.msg);
+		if (!strstr(b.r.err.msg, "interrupted during") || !strstr(b.r.err.msg, phases[i]))
+			fail_msg("Ctrl-C in %s: %s", phases[i], b.r.err.msg);
 		if (i == 1)
 			assert_int_equal(mm.count, 0);
 	}
@@ -953,16 +936,16 @@ static void confirmed_read_is_exact_under_flips(void **state)
 			set(&b, "flip-ppm=%u", ppm[i]);
 			uint8_t *buf = malloc(b.size);
 			struct bk_confirm rep;
-			int rc = bk_op_read_confirmed(&b.job, 0, buf, (uint32_t)b.size, &rep);
+			int rc = bk_op_read_confirmed(&b.r.job, 0, buf, (uint32_t)b.size, &rep);
 			if (rc)
-				fail_msg("flip-ppm=%u seed %u: %s", ppm[i], seed, b.err.msg);
+				fail_msg("flip-ppm=%u seed %u: %s", ppm[i], seed, b.r.err.msg);
 			if (memcmp(buf, b.mem, b.size))
 				fail_msg("flip-ppm=%u seed %u: confirmed read differs from the flash", ppm[i], seed);
 			assert_int_equal(rep.sectors, b.size / SECTOR);
 			assert_int_equal(rep.by_reread, b.size / SECTOR);
 			assert_true(rep.corrected > 0);
 			/* An unaligned range goes through whole sectors too. */
-			rc = bk_op_read_confirmed(&b.job, 0x1234, buf, 0x5000, &rep);
+			rc = bk_op_read_confirmed(&b.r.job, 0x1234, buf, 0x5000, &rep);
 			assert_int_equal(rc, 0);
 			assert_memory_equal(buf, b.mem + 0x1234, 0x5000);
 			free(buf);
@@ -985,8 +968,8 @@ static void marginal_wire_stops_before_erasing(void **state)
 	struct bk_write_report rep;
 	int rc = write_at(&b, 0, data, (uint32_t)b.size, path, &rep);
 	assert_int_equal(rc, BK_EUNSTABLE);
-	assert_non_null(strstr(b.err.msg, "marginal"));
-	assert_non_null(strstr(b.err.msg, "nothing was erased"));
+	assert_non_null(strstr(b.r.err.msg, "marginal"));
+	assert_non_null(strstr(b.r.err.msg, "nothing was erased"));
 	assert_memory_equal(b.mem, old, b.size);
 	assert_true(no_file(path));
 	/* an erase too (with its backup, which is what reads the flash) */
@@ -1011,12 +994,12 @@ static void verify_under_flips_has_no_false_mismatch(void **state)
 		uint8_t *want = dup_mem(&b);
 		set(&b, "flip-ppm=300");
 		struct bk_mismatch mm;
-		int rc = bk_op_verify(&b.job, 0, want, (uint32_t)b.size, &mm);
+		int rc = bk_op_verify(&b.r.job, 0, want, (uint32_t)b.size, &mm);
 		if (rc)
-			fail_msg("seed %u: %s", seed, b.err.msg);
+			fail_msg("seed %u: %s", seed, b.r.err.msg);
 		/* A real difference is still found, exactly. */
 		want[0x2345] ^= 0x10;
-		rc = bk_op_verify(&b.job, 0, want, (uint32_t)b.size, &mm);
+		rc = bk_op_verify(&b.r.job, 0, want, (uint32_t)b.size, &mm);
 		assert_int_equal(rc, BK_EVERIFY);
 		assert_int_equal(mm.count, 1);
 		assert_int_equal(mm.first, 0x2345);
@@ -1043,7 +1026,7 @@ static void beken_write_under_flips(void **state)
 	struct bk_write_report rep;
 	int rc = write_at(&b, 0, img, (uint32_t)b.size, path, &rep);
 	if (rc)
-		fail_msg("%s", b.err.msg);
+		fail_msg("%s", b.r.err.msg);
 	set(&b, "flip-ppm=0");
 	assert_memory_equal(b.mem, img, b.size);
 	assert_true(rep.confirm.by_crc > 0);
@@ -1084,7 +1067,7 @@ static void backup_is_exact_under_flips(void **state)
 	struct bk_write_report rep;
 	int rc = write_with(&b, 0x10000, data, sizeof data, path, 1, &rep);
 	if (rc)
-		fail_msg("%s", b.err.msg);
+		fail_msg("%s", b.r.err.msg);
 	set(&b, "flip-ppm=0");
 	assert_memory_equal(b.mem + 0x10000, data, sizeof data);
 	FILE *f = fopen(path, "rb");
@@ -1129,7 +1112,7 @@ static uint64_t stuck_ns(uint32_t erase_size, char *msg, size_t cap)
 	uint64_t ns = stats(&b).now_ns - t0;
 	assert_int_equal(rc, BK_EFLASH);
 	assert_int_equal(rep.erase_ops, erase_size ? 1 : 0);
-	snprintf(msg, cap, "%s", b.err.msg);
+	snprintf(msg, cap, "%s", b.r.err.msg);
 	free(data);
 	bench_close(&b);
 	return ns;
@@ -1169,10 +1152,10 @@ static void stuck_wip_mid_write_names_the_page(void **state)
 	struct bk_write_report rep;
 	int rc = write_at(&b, 0, data, 0x10000, NULL, &rep);
 	assert_int_equal(rc, BK_EFLASH);
-	uint32_t at = addr_in(b.err.msg, "page program at 0x");
+	uint32_t at = addr_in(b.r.err.msg, "page program at 0x");
 	if (at == UINT32_MAX || at < 0x8000 - 0x1000 || at >= 0x10000 || at % 256)
-		fail_msg("stuck at half the write, message: %s", b.err.msg);
-	assert_non_null(strstr(b.err.msg, "busy"));
+		fail_msg("stuck at half the write, message: %s", b.r.err.msg);
+	assert_non_null(strstr(b.r.err.msg, "busy"));
 	/* the pages before it were written */
 	assert_memory_equal(b.mem, data, at);
 	free(data);
@@ -1191,8 +1174,8 @@ static void locked_protection_refuses_before_erasing(void **state)
 	assert_int_equal(rc, BK_EPROTECT);
 	static const char *const words[] = { "BP=7", "CMP=0", "SRP=1", "WP#" };
 	for (size_t i = 0; i < 4; i++)
-		if (!strstr(b.err.msg, words[i]))
-			fail_msg("message lacks '%s': %s", words[i], b.err.msg);
+		if (!strstr(b.r.err.msg, words[i]))
+			fail_msg("message lacks '%s': %s", words[i], b.r.err.msg);
 	assert_memory_equal(b.mem, old, b.size);
 	rc = write_at(&b, 0, NULL, (uint32_t)b.size, NULL, &rep);
 	assert_int_equal(rc, BK_EPROTECT);
@@ -1213,10 +1196,10 @@ static void unprogrammable_byte_is_reported_by_address(void **state)
 	struct bk_write_report rep;
 	int rc = write_at(&b, 0x3000, data, sizeof data, NULL, &rep);
 	assert_int_equal(rc, BK_EVERIFY);
-	assert_non_null(strstr(b.err.msg, "0x003456"));
-	assert_non_null(strstr(b.err.msg, "1 bytes differ"));
+	assert_non_null(strstr(b.r.err.msg, "0x003456"));
+	assert_non_null(strstr(b.r.err.msg, "1 bytes differ"));
 	struct bk_mismatch mm;
-	assert_int_equal(bk_op_verify(&b.job, 0x3000, data, sizeof data, &mm), BK_EVERIFY);
+	assert_int_equal(bk_op_verify(&b.r.job, 0x3000, data, sizeof data, &mm), BK_EVERIFY);
 	assert_int_equal(mm.count, 1);
 	assert_int_equal(mm.first, 0x3456);
 	bench_close(&b);
@@ -1237,7 +1220,7 @@ static void entry_gives_up_after_bounded_attempts(void **state)
 		struct bk_emu_stats st = stats(&b);
 		assert_int_equal(st.cen_pulses, BK_ENTRY_ATTEMPTS);
 		assert_true(st.now_ns < 5000000000ull); /* seconds, not minutes */
-		assert_non_null(strstr(b.err.msg, "check D2 -> CEN"));
+		assert_non_null(strstr(b.r.err.msg, "check D2 -> CEN"));
 		bench_close(&b);
 	}
 	/* one short of giving up still works */
@@ -1245,7 +1228,7 @@ static void entry_gives_up_after_bounded_attempts(void **state)
 	snprintf(config, sizeof config, "size=65536,entry-fails=%d", BK_ENTRY_ATTEMPTS - 1);
 	struct bench b;
 	bench_up(&b, config);
-	assert_int_equal(b.entry.attempts, BK_ENTRY_ATTEMPTS);
+	assert_int_equal(b.r.entry.attempts, BK_ENTRY_ATTEMPTS);
 	bench_close(&b);
 }
 

@@ -27,7 +27,7 @@ static void probe_known_chip_from_table(void **state)
 	const struct bk_flash_info *in = bk_flash_info(r.flash);
 	assert_string_equal(in->vendor, "Winbond");
 	assert_non_null(strstr(in->part, "W25Q32"));
-	assert_int_equal(in->size, 4u << 20);
+	assert_int_equal(in->nor.size, 4u << 20);
 	assert_int_equal(in->id[0], 0xFF);
 	assert_int_equal(in->id[1], 0xEF);
 	rig_close(&r);
@@ -39,10 +39,10 @@ static void probe_unknown_chip_uses_sfdp(void **state)
 	struct rig r;
 	up(&r, "beken=0,size=1048576,jedec=0x123456");
 	const struct bk_flash_info *in = bk_flash_info(r.flash);
-	assert_string_equal(in->size_from, "SFDP");
+	assert_string_equal(in->nor.size_from, "SFDP");
 	/* SFDP wins over the capacity byte, which would say 4 MiB. */
-	assert_int_equal(in->size, 1u << 20);
-	assert_true(in->erase & BK_ERASE_64K);
+	assert_int_equal(in->nor.size, 1u << 20);
+	assert_true(in->nor.erase & BK_ERASE_64K);
 	rig_close(&r);
 }
 
@@ -51,8 +51,8 @@ static void probe_unknown_chip_without_sfdp(void **state)
 	(void)state;
 	struct rig r;
 	up(&r, "beken=0,size=524288,jedec=0x9D4013,sfdp=0");
-	assert_string_equal(bk_flash_info(r.flash)->size_from, "ID capacity byte");
-	assert_int_equal(bk_flash_info(r.flash)->size, 512u << 10);
+	assert_string_equal(bk_flash_info(r.flash)->nor.size_from, "ID capacity byte");
+	assert_int_equal(bk_flash_info(r.flash)->nor.size, 512u << 10);
 	rig_close(&r);
 }
 

@@ -25,15 +25,8 @@ static void up(struct rig *r, const char *config)
 static int write_at(struct rig *r, uint32_t addr, const uint8_t *data, uint32_t len, const char *backup,
 		    struct bk_write_report *rep)
 {
-	struct bk_write w = { .verify = 1, .backup_path = backup };
-	bk_plan_span(addr, len, &w.base, &w.span);
-	w.want = malloc(w.span);
-	w.data_off = addr - w.base;
-	w.data_len = len;
-	memcpy(w.want + w.data_off, data, len);
-	int rc = bk_op_write(&r->job, &w, rep);
-	free(w.want);
-	return rc;
+	struct bk_write w = { .addr = addr, .len = len, .data = data, .verify = 1, .backup_path = backup };
+	return bk_op_write(&r->job, &w, rep);
 }
 
 static void write_full_image(void **state)
@@ -180,7 +173,7 @@ static void erase_range_and_whole_chip(void **state)
 	rig_fill(mem, size, 31);
 	uint8_t *before = malloc(size);
 	memcpy(before, mem, size);
-	struct bk_write w = { .base = 0x30000, .span = 0x21000, .verify = 1 };
+	struct bk_write w = { .addr = 0x30000, .len = 0x21000, .verify = 1 };
 	struct bk_write_report rep;
 	assert_int_equal(bk_op_write(&r.job, &w, &rep), 0);
 	for (uint32_t a = 0x30000; a < 0x51000; a++)
@@ -191,7 +184,7 @@ static void erase_range_and_whole_chip(void **state)
 	/* 0x30000 32K + 0x40000 64K + 0x50000 4K: fewest operations */
 	assert_int_equal(rep.erase_ops, 3);
 
-	w = (struct bk_write){ .base = 0, .span = (uint32_t)size, .verify = 1 };
+	w = (struct bk_write){ .addr = 0, .len = (uint32_t)size, .verify = 1 };
 	assert_int_equal(bk_op_write(&r.job, &w, &rep), 0);
 	for (size_t a = 0; a < size; a++)
 		if (mem[a] != 0xFF)
@@ -234,7 +227,7 @@ static void cancellation_stops_before_erasing(void **state)
 	memcpy(before, mem, size);
 	struct bk_hooks hooks = { .cancelled = cancel_now };
 	r.job.hooks = &hooks;
-	struct bk_write w = { .base = 0, .span = (uint32_t)size, .verify = 1 };
+	struct bk_write w = { .addr = 0, .len = (uint32_t)size, .verify = 1 };
 	struct bk_write_report rep;
 	assert_int_equal(bk_op_write(&r.job, &w, &rep), BK_EINTR);
 	assert_memory_equal(mem, before, size);

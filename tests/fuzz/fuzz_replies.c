@@ -185,9 +185,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct bk_err err = { 0 };
 	struct bk_usb *usb;
 	struct bk_prog *prog;
-	if (bk_usb_wrap(&wire_backend, w, &err, &usb))
+	if (bk_usb_wrap(&wire_backend, w, "replayed CH341A", &err, &usb))
 		return 0;
-	int r = bk_prog_open(usb, &err, &prog);
+	struct bk_prog_config pc = { .usb = usb };
+	int r = bk_prog_open(&bk_prog_ch341a, &pc, &err, &prog);
 	if (r) {
 		replies_check_fail(r, &err);
 		return 0;

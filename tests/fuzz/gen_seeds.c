@@ -416,8 +416,9 @@ static void record(const char *file, const char *config, const struct replies_pl
 	struct bk_usb *usb;
 	struct bk_prog *prog;
 	emu_be = bk_emu_backend();
-	if (bk_emu_new(config, &err, &emu) || bk_usb_wrap(&recorder, emu, &err, &usb) ||
-	    bk_prog_open(usb, &err, &prog)) {
+	struct bk_prog_config pc = { 0 };
+	if (bk_emu_new(config, &err, &emu) || bk_usb_wrap(&recorder, emu, "recorded CH341A", &err, &usb) ||
+	    (pc.usb = usb, bk_prog_open(&bk_prog_ch341a, &pc, &err, &prog))) {
 		fprintf(stderr, "gen_seeds: %s: %s\n", file, err.msg);
 		exit(1);
 	}

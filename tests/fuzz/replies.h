@@ -101,24 +101,23 @@ static inline void replies_run(struct bk_prog *prog, const struct replies_plan *
 	struct bk_entry entry;
 	struct bk_flash *flash = NULL;
 
-	int r = bk_target_enter(prog, pl->flags & REPLIES_SPI ? BK_TARGET_SPI : BK_TARGET_BEKEN, err,
-				&entry);
+	int r = bk_target_enter(prog, pl->flags & REPLIES_SPI ? BK_TARGET_SPI : BK_TARGET_BEKEN, &entry);
 	if (r) {
 		replies_check_fail(r, err);
 		goto out;
 	}
 	FUZZ_CHECK((pl->flags & REPLIES_SPI) ? entry.attempts == 0
 					    : entry.attempts >= 1 && entry.attempts <= BK_ENTRY_ATTEMPTS);
-	r = bk_flash_probe(prog, err, &flash);
+	r = bk_flash_probe(prog, &flash);
 	if (r) {
 		replies_check_fail(r, err);
 		goto out;
 	}
 	const struct bk_flash_info *in = bk_flash_info(flash);
 	FUZZ_CHECK(in->jedec != 0 && in->jedec != 0xFFFFFF && in->jedec <= 0xFFFFFF);
-	FUZZ_CHECK(in->size && in->size <= 16u << 20);
-	FUZZ_CHECK(in->erase & 1u);
-	FUZZ_CHECK(in->vendor && in->part && in->size_from);
+	FUZZ_CHECK(in->nor.size && in->nor.size <= BK_MAX_FLASH);
+	FUZZ_CHECK(in->nor.erase & 1u);
+	FUZZ_CHECK(in->vendor && in->part && in->nor.size_from);
 
 	if (pl->flags & REPLIES_WAIT_IDLE) {
 		r = bk_flash_wait_idle(flash, 200000);
@@ -174,7 +173,7 @@ static inline void replies_run(struct bk_prog *prog, const struct replies_plan *
 		addr += (len + 255u) & ~255u;
 	}
 	if (pl->flags & REPLIES_RESET) {
-		r = bk_target_reset(prog, err);
+		r = bk_target_reset(prog);
 		if (r)
 			replies_check_fail(r, err);
 	}

@@ -64,7 +64,7 @@ static void options_and_commands(void **state)
 	const char *a2[] = { "bkspi", "read", NULL };
 	assert_int_equal(parse(&o, &e, a2), 0);
 	assert_null(o.file);
-	assert_int_equal(o.target, BK_TARGET_BEKEN);
+	assert_int_equal(o.target, BKSPI_TARGET_BEKEN);
 
 	const char *bad[][6] = {
 		{ "bkspi", NULL },

@@ -22,7 +22,7 @@
 #include <string.h>
 
 #include "beken/beken.h"
-#include "core/safety.h"
+#include "beken/policy.h"
 #include "dumps.h"
 #include "emu/emu.h"
 

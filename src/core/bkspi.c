@@ -1,0 +1,427 @@
+/* The handle API (include/bkspi.h): one stack per handle, built here and
+ * nowhere else. Front ends never see the layers; the layers never see a
+ * front end. */
+#include "bkspi.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "base/err.h"
+#include "base/limits.h"
+#include "base/outfile.h"
+#include "beken/policy.h"
+#include "core/ops.h"
+#include "prog/prog.h"
+#include "spi/chips.h"
+#include "spi/flash.h"
+#include "spi/protect.h"
+#include "target/target.h"
+
+#define SAME(x) _Static_assert((int)BK_##x == (int)BKSPI_##x, "error codes differ: " #x)
+SAME(OK); SAME(EINVAL); SAME(EEXIST); SAME(EFILE); SAME(ENOMEM); SAME(EREFUSED); SAME(ENODEV);
+SAME(EACCESS); SAME(EBUSY); SAME(EUSB); SAME(ETIMEDOUT); SAME(EGONE); SAME(ENOCHIP); SAME(EFLASH);
+SAME(EPROTECT); SAME(EVERIFY); SAME(EUNSTABLE); SAME(EINTR);
+
+struct bkspi {
+	struct bkspi_config cfg;
+	struct bk_err err;
+	struct bk_prog *prog;
+	struct bk_flash *flash;
+	struct bkspi_entry entry;
+	struct bk_hooks hooks;
+	struct bk_job job;
+};
+
+const char *bkspi_errname(int code)
+{
+	return bk_err_name(code);
+}
+
+const char *bkspi_strerror(int code)
+{
+	return bk_strerror(code);
+}
+
+static void on_progress(void *user, const char *phase, uint64_t done, uint64_t total)
+{
+	struct bkspi *h = user;
+	if (h->cfg.progress)
+		h->cfg.progress(h->cfg.user, phase, done, total);
+}
+
+static int on_cancelled(void *user)
+{
+	struct bkspi *h = user;
+	return h->cfg.cancel && *h->cfg.cancel;
+}
+
+bkspi *bkspi_new(const struct bkspi_config *cfg)
+{
+	struct bkspi *h = calloc(1, sizeof *h);
+	if (!h)
+		return NULL;
+	h->cfg = *cfg;
+	if (!h->cfg.programmer)
+		h->cfg.programmer = "ch341a";
+	h->hooks = (struct bk_hooks){ .progress = on_progress, .cancelled = on_cancelled, .user = h };
+	return h;
+}
+
+void bkspi_close(bkspi *h)
+{
+	if (!h)
+		return;
+	bk_flash_free(h->flash);
+	bk_prog_close(h->prog);
+	free(h);
+}
+
+const char *bkspi_errmsg(const bkspi *h)
+{
+	if (!h->err.code)
+		return "";
+	return h->err.msg[0] ? h->err.msg : bk_strerror(h->err.code);
+}
+
+int bkspi_errcode(const bkspi *h)
+{
+	return h->err.code;
+}
+
+const char *bkspi_programmer(const bkspi *h)
+{
+	return h->cfg.programmer;
+}
+
+uint64_t bkspi_now_us(bkspi *h)
+{
+	return h->prog ? bk_prog_now_us(h->prog) : 0;
+}
+
+/* Every entry point starts with a clean error, so a message always
+ * belongs to the call that just failed. */
+static void begin(bkspi *h)
+{
+	bk_err_clear(&h->err);
+}
+
+static void note(void *user, const char *text)
+{
+	struct bkspi *h = user;
+	if (h->cfg.note)
+		h->cfg.note(h->cfg.user, text);
+}
+
+static int connect_prog(bkspi *h)
+{
+	if (h->prog)
+		return 0;
+	const struct bk_prog_driver *drv = bk_prog_find(h->cfg.programmer, h->cfg.drivers);
+	if (!drv)
+		return bk_fail(&h->err, BK_EINVAL, "unknown programmer '%s'", h->cfg.programmer);
+	struct bk_prog_config pc = { .spi_hz = h->cfg.spi_hz, .note = note, .note_user = h,
+				     .driver_arg = h->cfg.driver_arg };
+	return bk_prog_open(drv, &pc, &h->err, &h->prog);
+}
+
+int bkspi_connected(const bkspi *h)
+{
+	return h->prog != NULL;
+}
+
+int bkspi_connect(bkspi *h)
+{
+	begin(h);
+	return connect_prog(h);
+}
+
+/* Entry and probe, once per handle. */
+static int ready(bkspi *h)
+{
+	if (h->flash)
+		return 0;
+	int r = connect_prog(h);
+	if (r)
+		return r;
+	struct bk_entry e;
+	enum bk_target_kind kind = h->cfg.target == BKSPI_TARGET_BEKEN ? BK_TARGET_BEKEN : BK_TARGET_SPI;
+	r = bk_target_enter(h->prog, kind, &e);
+	if (r)
+		return r;
+	h->entry = (struct bkspi_entry){ .beken = kind == BK_TARGET_BEKEN, .attempts = e.attempts, .echo = e.echo,
+					 .long_flush = e.long_flush };
+	r = bk_flash_probe(h->prog, &h->flash);
+	if (r)
+		return r;
+	h->job = (struct bk_job){ .flash = h->flash, .hooks = &h->hooks, .err = &h->err };
+	return 0;
+}
+
+static void flash_report(const struct bk_flash_info *in, struct bkspi_flash *out)
+{
+	memcpy(out->reply, in->id, 4);
+	out->jedec = in->jedec;
+	out->vendor = in->vendor;
+	out->part = in->part;
+	out->size = in->nor.size;
+	out->size_from = in->nor.size_from;
+	out->page_size = in->nor.page_size;
+	out->erase_sizes = (in->nor.erase & BK_ERASE_4K ? 1u << 12 : 0) | (in->nor.erase & BK_ERASE_32K ? 1u << 15 : 0) |
+			   (in->nor.erase & BK_ERASE_64K ? 1u << 16 : 0);
+}
+
+int bkspi_enter(bkspi *h, struct bkspi_entry *entry, struct bkspi_flash *flash)
+{
+	begin(h);
+	int r = ready(h);
+	if (r)
+		return r;
+	if (entry)
+		*entry = h->entry;
+	if (flash)
+		flash_report(bk_flash_info(h->flash), flash);
+	return 0;
+}
+
+int bkspi_detect(bkspi *h, struct bkspi_detect_report *rep)
+{
+	memset(rep, 0, sizeof *rep);
+	int r = bkspi_enter(h, &rep->entry, &rep->flash);
+	if (r)
+		return r;
+	const struct bk_flash_info *in = bk_flash_info(h->flash);
+	struct bkspi_status_regs *s = &rep->status;
+	r = bk_flash_status(h->flash, &s->sr1, &s->sr2);
+	if (r)
+		return r;
+	struct bk_prot p;
+	bk_flash_protection(in, s->sr1, s->sr2, &p);
+	s->has_sr2 = !!(in->nor.sr_flags & BK_CHIP_SR2);
+	s->bp = p.bp;
+	s->tb = p.tb;
+	s->sec = p.sec;
+	s->cmp = p.cmp;
+	s->srp = p.srp;
+	s->prot_start = p.start;
+	s->prot_len = p.len;
+	bk_prot_describe(&p, in->nor.size, s->protected_desc, sizeof s->protected_desc);
+	return 0;
+}
+
+int bkspi_reset(bkspi *h)
+{
+	begin(h);
+	int r = connect_prog(h);
+	if (!r)
+		r = bk_target_reset(h->prog);
+	/* The chip left SPI mode: the next operation enters again. */
+	bk_flash_free(h->flash);
+	h->flash = NULL;
+	return r;
+}
+
+static int check_range(bkspi *h, uint32_t addr, uint32_t len)
+{
+	uint32_t size = bk_flash_info(h->flash)->nor.size;
+	if (!len || addr >= size || len > size - addr)
+		return bk_fail(&h->err, BK_EINVAL, "0x%X bytes at 0x%06X do not fit the %u KiB flash", len, addr,
+			       size / 1024);
+	return 0;
+}
+
+static void confirm_report(const struct bk_confirm *c, struct bkspi_confirm_report *out)
+{
+	*out = (struct bkspi_confirm_report){ c->sectors, c->by_crc, c->by_reread, c->corrected };
+}
+
+int bkspi_read(bkspi *h, const struct bkspi_read_req *req, uint8_t *buf, struct bkspi_read_report *rep)
+{
+	begin(h);
+	memset(rep, 0, sizeof *rep);
+	int r = ready(h);
+	if (!r)
+		r = check_range(h, req->addr, req->len);
+	if (r)
+		return r;
+	if (!req->confirm)
+		return bk_op_read(&h->job, "read", req->addr, buf, req->len);
+	struct bk_confirm c = { 0 };
+	r = bk_op_read_confirmed(&h->job, req->addr, buf, req->len, &c);
+	confirm_report(&c, &rep->confirm);
+	return r;
+}
+
+int bkspi_verify(bkspi *h, uint32_t addr, const uint8_t *data, uint32_t len, struct bkspi_verify_report *rep)
+{
+	begin(h);
+	memset(rep, 0, sizeof *rep);
+	int r = ready(h);
+	if (!r)
+		r = check_range(h, addr, len);
+	if (r)
+		return r;
+	struct bk_mismatch mm;
+	r = bk_op_verify(&h->job, addr, data, len, &mm);
+	*rep = (struct bkspi_verify_report){ mm.count, mm.first, mm.last };
+	return r;
+}
+
+/* The Beken policy behind the generic writer's hook. */
+struct beken_hook {
+	bkspi *h;
+	const struct bk_beken_rules *rules;
+	struct bk_beken_outcome out;
+};
+
+static int beken_prepare(void *ctx, const struct bk_write_view *v, struct bk_range keep[BK_WRITE_MAX_KEEP],
+			 size_t *n_keep, struct bk_err *err)
+{
+	struct beken_hook *b = ctx;
+	uint8_t head[BK_SECTOR];
+	const uint8_t *boot = v->old;
+	size_t boot_len = v->old_len;
+	if (v->at != 0) {
+		int r = bk_flash_read(b->h->flash, 0, head, sizeof head);
+		if (r)
+			return r;
+		boot = head;
+		boot_len = sizeof head;
+	}
+	int r = bk_beken_write_rules(b->rules, v->data, v->len, v->addr, v->old, v->at, v->old_len, boot, boot_len,
+				     bk_flash_info(b->h->flash)->nor.size, &b->out, err);
+	if (r)
+		return r;
+	*n_keep = 0;
+	const struct bk_beken_kept *k[] = { &b->out.rf, &b->out.tuya };
+	for (size_t i = 0; i < 2; i++)
+		if (k[i]->kept)
+			keep[(*n_keep)++] = (struct bk_range){ k[i]->addr, k[i]->len };
+	return 0;
+}
+
+static void beken_report(const struct bk_beken_outcome *o, struct bkspi_write_report *rep)
+{
+	rep->beken = 1;
+	rep->image_kind = o->safety.file.name;
+	rep->image_family = bk_beken_family_name(o->safety.file.family);
+	rep->chip_family = bk_beken_family_name(o->safety.chip);
+	snprintf(rep->forced, sizeof rep->forced, "%s", o->safety.overridden);
+	rep->kept_rf = (struct bkspi_kept){ o->rf.kept, o->rf.addr, o->rf.len };
+	rep->kept_tuya = (struct bkspi_kept){ o->tuya.kept, o->tuya.addr, o->tuya.len };
+	rep->has_mac_before = o->has_mac_before;
+	rep->has_mac_after = o->has_mac_after;
+	rep->has_file_mac = o->has_file_mac;
+	memcpy(rep->mac_before, o->mac_before, 6);
+	memcpy(rep->mac_after, o->mac_after, 6);
+	memcpy(rep->file_mac, o->file_mac, 6);
+}
+
+int bkspi_write_check(bkspi *h, const struct bkspi_write_req *req, struct bkspi_write_report *rep)
+{
+	begin(h);
+	memset(rep, 0, sizeof *rep);
+	if (h->cfg.target != BKSPI_TARGET_BEKEN || !req->data)
+		return 0;
+	struct bk_safety s;
+	return bk_safety_check(req->data, req->len, req->addr, NULL, 0, req->force, &s, &h->err);
+}
+
+static int write_or_erase(bkspi *h, const struct bkspi_write_req *req, int erase, struct bkspi_write_report *rep)
+{
+	begin(h);
+	memset(rep, 0, sizeof *rep);
+	int r = ready(h);
+	if (r)
+		return r;
+	struct bk_beken_rules rules = { .force = req->force, .keep_rf = req->keep_rf, .keep_tuya = req->keep_tuya };
+	struct beken_hook bh = { .h = h, .rules = &rules };
+	struct bk_write_hook hook = { .prepare = beken_prepare, .ctx = &bh };
+	int beken = !erase && h->cfg.target == BKSPI_TARGET_BEKEN;
+	struct bk_write w = {
+		.addr = req->addr, .len = req->len, .data = erase ? NULL : req->data,
+		.backup_path = req->backup_path, .force_backup = req->force_backup,
+		.verify = !req->no_verify, .confirm_all = req->confirm_all, .hook = beken ? &hook : NULL,
+	};
+	struct bk_write_report wr;
+	r = bk_op_write(&h->job, &w, &wr);
+	if (beken && bh.out.safety.file.name)
+		beken_report(&bh.out, rep);
+	rep->unprotect.changed = wr.unprotect.changed;
+	rep->unprotect.sr1_before = wr.unprotect.sr1_before;
+	rep->unprotect.sr2_before = wr.unprotect.sr2_before;
+	rep->unprotect.sr1_after = wr.unprotect.sr1_after;
+	rep->unprotect.sr2_after = wr.unprotect.sr2_after;
+	rep->sectors = wr.sectors;
+	rep->same = wr.same;
+	rep->erased = wr.erased;
+	rep->erase_ops = wr.erase_ops;
+	rep->program_only = wr.program_only;
+	rep->pages = wr.pages;
+	rep->verified = wr.verified;
+	rep->read_back = wr.read_back;
+	rep->recovered = wr.recovered;
+	confirm_report(&wr.confirm, &rep->confirm);
+	if (r == BK_EREFUSED)
+		bk_err_ctx(&h->err, r, "nothing was erased");
+	return r;
+}
+
+int bkspi_write(bkspi *h, const struct bkspi_write_req *req, struct bkspi_write_report *rep)
+{
+	return write_or_erase(h, req, 0, rep);
+}
+
+int bkspi_erase(bkspi *h, const struct bkspi_write_req *req, struct bkspi_write_report *rep)
+{
+	return write_or_erase(h, req, 1, rep);
+}
+
+static void sanitize(char *s)
+{
+	for (; *s; s++)
+		if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || (*s >= '0' && *s <= '9') ||
+		      *s == '-' || *s == '_' || *s == '.'))
+			*s = '-';
+}
+
+int bkspi_backup_name(bkspi *h, const char *dir, const char *label, const char *purpose, char *path, size_t cap)
+{
+	begin(h);
+	int r = ready(h);
+	if (r)
+		return r;
+	const struct bk_flash_info *in = bk_flash_info(h->flash);
+	char part[64], name[128], stamp[32];
+	snprintf(part, sizeof part, "%s", in->part);
+	if (!strcmp(in->part, "unknown part"))
+		snprintf(part, sizeof part, "%06X", in->jedec);
+	if (label)
+		snprintf(name, sizeof name, "%s%s%s", label, purpose ? "-" : "", purpose ? purpose : "");
+	else
+		snprintf(name, sizeof name, "%s", purpose ? purpose : "read");
+	sanitize(part);
+	sanitize(name);
+	time_t now = time(NULL);
+	struct tm tm;
+	localtime_r(&now, &tm);
+	strftime(stamp, sizeof stamp, "%Y%m%d-%H%M%S", &tm);
+	r = bk_mkdirs(dir, &h->err);
+	for (int n = 1; !r; n++) {
+		char suffix[16] = "";
+		if (n > 1)
+			snprintf(suffix, sizeof suffix, "-%d", n);
+		if ((size_t)snprintf(path, cap, "%s/%s_%s_%s%s.bin", dir, part, name, stamp, suffix) >= cap)
+			return bk_fail(&h->err, BK_EINVAL, "backup name too long");
+		if (!bk_outfile_exists(path))
+			return 0;
+	}
+	return r;
+}
+
+int bkspi_save(bkspi *h, const char *path, const uint8_t *data, size_t len, int overwrite)
+{
+	begin(h);
+	return bk_outfile_write(path, data, len, overwrite, &h->err);
+}
