@@ -150,4 +150,29 @@ expect_rc 0 "enter -t spi (exit)"
 sim -q --json reset
 expect_json "reset --json (ok)" .ok true
 
+# The emulated chip keeps its mode across runs (img.bin.chip), as a powered
+# chip does: what each command leaves behind is checked on the chip itself.
+newcase chip_state
+mkimg img.bin 65536
+chip_is() { # NAME MODE
+	check "$1" "the chip is $(cat img.bin.chip 2>/dev/null), expected $2" test "$(cat img.bin.chip 2>/dev/null)" = "$2"
+}
+sim enter
+chip_is "enter leaves the chip in SPI mode" spi
+sim reset
+chip_is "reset lets it boot" running
+sim --no-reset detect
+chip_is "--no-reset leaves it in SPI mode" spi
+sim detect
+chip_is "detect releases it" running
+sim --no-reset read out.bin
+chip_is "read --no-reset leaves it in SPI mode" spi
+sim --sim-config wire=miso-open detect
+expect_rc 4 "entry failure (exit)"
+chip_is "a failed run releases it too" running
+mkimg bad.bin 4096
+sim --sim-config bad-byte=0x8010 --offset 0x8000 --no-backup write bad.bin
+expect_rc 1 "verify failure (exit)"
+chip_is "a failed write releases it" running
+
 finish
