@@ -90,3 +90,49 @@ int bk_beken_unrotate(const uint8_t *img, size_t size, uint32_t rotation,
 	memcpy(out + rotation, img, size - rotation);
 	return BK_OK;
 }
+
+/* Block counts read through a view, so a rotated dump is checked in flash
+ * order. */
+void bk_beken_view_blocks(const struct bk_beken_view *v, uint32_t start,
+			  uint32_t end, struct bk_beken_blocks *st)
+{
+	memset(st, 0, sizeof *st);
+	st->first_corrupt = BK_BEKEN_NONE;
+	for (uint32_t a = start; a <= end && end - a >= BK_BEKEN_BLOCK;
+	     a += BK_BEKEN_BLOCK) {
+		const uint8_t *blk = bk_beken_view_at(v, a, BK_BEKEN_BLOCK);
+		if (!blk)
+			return;
+		switch (bk_beken_block_state(blk)) {
+		case BK_BEKEN_VALID:
+			st->valid++;
+			break;
+		case BK_BEKEN_ERASED:
+			st->erased++;
+			break;
+		case BK_BEKEN_CORRUPT:
+			if (!st->corrupt++)
+				st->first_corrupt = a;
+			break;
+		}
+	}
+}
+
+int bk_beken_check_blocks(const uint8_t *img, size_t size, uint32_t start,
+			  uint32_t end, struct bk_beken_blocks *st,
+			  struct bk_err *err)
+{
+	if (!img || !st)
+		return bk_fail(err, BK_EINVAL, "check blocks: no buffer");
+	if (start > end || end > size)
+		return bk_fail(err, BK_EINVAL,
+			       "block range 0x%X-0x%X outside the %zu-byte image",
+			       start, end, size);
+	if ((end - start) % BK_BEKEN_BLOCK)
+		return bk_fail(err, BK_EINVAL,
+			       "block range 0x%X-0x%X is not whole 34-byte blocks",
+			       start, end);
+	struct bk_beken_view v = { img, size, 0 };
+	bk_beken_view_blocks(&v, start, end, st);
+	return BK_OK;
+}
