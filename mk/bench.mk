@@ -6,7 +6,7 @@ FAKEUSB     := $(BUILD)/libfakeusb.so
 # The emulator and what it links against; kept to what it needs so the
 # .so carries no CLI or libusb code of its own.
 FAKEUSB_SRC := tests/shim/fake_libusb.c $(filter-out src/emu/driver.c,$(EMU_SRC)) src/usb/usb.c src/base/err.c \
-               src/spi/sfdp.c src/spi/protect.c src/beken/crc.c
+               src/spi/protect.c src/beken/crc.c
 FAKEUSB_OBJ := $(FAKEUSB_SRC:%.c=$(BUILD)/pic/%.o)
 BENCH       := $(BUILD)/tests/bench/bench
 

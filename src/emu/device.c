@@ -504,7 +504,7 @@ int bk_emu_open(const char *image, const char *config, struct bk_err *err, struc
 	f->stuck_wip = e->cfg.stuck_wip;
 	f->bad_byte = e->cfg.bad_byte;
 	if (e->cfg.sfdp)
-		f->sfdp_len = bk_sfdp_build(f->sfdp, sizeof f->sfdp, (uint32_t)f->size,
+		f->sfdp_len = bk_emu_sfdp_build(f->sfdp, sizeof f->sfdp, (uint32_t)f->size,
 					    BK_ERASE_4K | BK_ERASE_32K | BK_ERASE_64K);
 	e->gate.present = e->cfg.beken;
 	e->gate.style = e->cfg.style;

@@ -70,6 +70,12 @@ struct bk_emu_sim {
 };
 extern const struct bk_prog_driver bk_emu_driver;
 
+/* Builds a valid SFDP image (header + one BFPT parameter header + a
+ * 16-DWORD BFPT) describing `size`, the `erase` mask (enum bk_erase_size,
+ * standard opcodes 20/52/D8) and 256-byte pages into buf; returns its
+ * length, or 0 if cap is too small or size is 0 or cannot be encoded. */
+size_t bk_emu_sfdp_build(uint8_t *buf, size_t cap, uint32_t size, uint8_t erase);
+
 /* Fills img with a synthetic BK7231N-like image (see synth.c); seed makes
  * distinct, reproducible images with distinct MACs. Needs size >= 2 MiB. */
 int bk_emu_synth(uint8_t *img, size_t size, uint32_t seed);

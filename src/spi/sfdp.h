@@ -31,11 +31,4 @@ int bk_sfdp_find_bfpt(const uint8_t *hdr, size_t len, uint32_t *bfpt_addr,
 int bk_sfdp_parse_bfpt(const uint8_t *bfpt, size_t len, struct bk_sfdp *out,
 		       struct bk_err *err);
 
-/* Builds a valid SFDP image (header + one BFPT parameter header + a 16-DWORD
- * BFPT) describing `size`, `erase` mask (using standard opcodes 20/52/D8) and
- * 256-byte pages into buf, returning its length (used by the emulator, so a
- * round trip is testable). Returns 0 if cap is too small or size is 0 or
- * cannot be encoded. */
-size_t bk_sfdp_build(uint8_t *buf, size_t cap, uint32_t size, uint8_t erase);
-
 #endif

@@ -1,6 +1,6 @@
 /* SFDP: the header/parameter-header walk and the BFPT decoder on the input
  * and on slices of it, the two chained as bk_flash_probe chains them, and
- * bk_sfdp_build's output read back. */
+ * bk_emu_sfdp_build's output read back. */
 #include <string.h>
 
 #include "fuzz.h"
@@ -63,7 +63,7 @@ static int parse_copy(const uint8_t *p, size_t n, struct bk_sfdp *s)
 static void round_trip(const struct bk_sfdp *s)
 {
 	uint8_t img[256];
-	size_t n = bk_sfdp_build(img, sizeof img, s->size, s->erase);
+	size_t n = bk_emu_sfdp_build(img, sizeof img, s->size, s->erase);
 	FUZZ_CHECK(n > 0 && n <= sizeof img);
 	struct bk_err err = { 0 };
 	uint32_t at = 0, len = 0;
@@ -127,7 +127,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		uint32_t want = le32(data);
 		uint8_t erase = data[4];
 		uint8_t img[256];
-		size_t n = bk_sfdp_build(img, data[4] & 0x80 ? 80 : sizeof img, want, erase);
+		size_t n = bk_emu_sfdp_build(img, data[4] & 0x80 ? 80 : sizeof img, want, erase);
 		FUZZ_CHECK(n <= sizeof img);
 		if (n) {
 			FUZZ_CHECK(bk_sfdp_find_bfpt(img, n, &at, &len, &err) == 0);

@@ -139,20 +139,20 @@ static void text_seeds(void)
 static void sfdp_seeds(void)
 {
 	uint8_t img[256];
-	size_t n = bk_sfdp_build(img, sizeof img, 2u << 20, BK_ERASE_4K | BK_ERASE_32K | BK_ERASE_64K);
+	size_t n = bk_emu_sfdp_build(img, sizeof img, 2u << 20, BK_ERASE_4K | BK_ERASE_32K | BK_ERASE_64K);
 	seed("sfdp", "2m-all-erase", img, n);
-	n = bk_sfdp_build(img, sizeof img, 4u << 20, BK_ERASE_4K);
+	n = bk_emu_sfdp_build(img, sizeof img, 4u << 20, BK_ERASE_4K);
 	seed("sfdp", "4m-4k", img, n);
-	n = bk_sfdp_build(img, sizeof img, 16u << 20, BK_ERASE_4K | BK_ERASE_64K);
+	n = bk_emu_sfdp_build(img, sizeof img, 16u << 20, BK_ERASE_4K | BK_ERASE_64K);
 	seed("sfdp", "16m-4k-64k", img, n);
-	n = bk_sfdp_build(img, sizeof img, 64u << 10, BK_ERASE_32K);
+	n = bk_emu_sfdp_build(img, sizeof img, 64u << 10, BK_ERASE_32K);
 	seed("sfdp", "64k-32k", img, n);
 
 	/* Two parameter headers, the second a newer BFPT revision further on
 	 * (which wins), and the tables after both headers. */
 	uint8_t two[24 + 64 + 64];
 	uint8_t one[80];
-	n = bk_sfdp_build(one, sizeof one, 8u << 20, BK_ERASE_4K | BK_ERASE_64K);
+	n = bk_emu_sfdp_build(one, sizeof one, 8u << 20, BK_ERASE_4K | BK_ERASE_64K);
 	memset(two, 0xFF, sizeof two);
 	memcpy(two, one, 16);
 	two[6] = 1; /* two parameter headers */

@@ -9,6 +9,7 @@
 
 #include "base/err.h"
 #include "spi/chips.h"
+#include "emu/emu.h"
 #include "spi/sfdp.h"
 
 #define KIB(n) ((uint32_t)(n) * 1024u)
@@ -383,7 +384,7 @@ static void test_round_trip(void **state)
 	for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
 		for (uint8_t erase = 1; erase <= E_ALL; erase++) {
 			memset(img, 0xFF, sizeof img);
-			size_t n = bk_sfdp_build(img, sizeof img, sizes[i], erase);
+			size_t n = bk_emu_sfdp_build(img, sizeof img, sizes[i], erase);
 			assert_true(n >= 16 + 64 && n <= sizeof img);
 			uint32_t addr = 0, blen = 0;
 			assert_int_equal(find(img, n, &addr, &blen, &e), 0);
@@ -408,23 +409,23 @@ static void test_build_edges(void **state)
 	struct bk_sfdp s;
 	uint32_t addr, blen;
 
-	assert_int_equal(bk_sfdp_build(img, 79, MIB(2), E_ALL), 0);
-	assert_int_equal(bk_sfdp_build(NULL, 128, MIB(2), E_ALL), 0);
-	assert_int_equal(bk_sfdp_build(img, sizeof img, 0, E_ALL), 0);
-	assert_int_equal(bk_sfdp_build(img, sizeof img, 0xFFFFFFFFu, E_ALL), 0);
+	assert_int_equal(bk_emu_sfdp_build(img, 79, MIB(2), E_ALL), 0);
+	assert_int_equal(bk_emu_sfdp_build(NULL, 128, MIB(2), E_ALL), 0);
+	assert_int_equal(bk_emu_sfdp_build(img, sizeof img, 0, E_ALL), 0);
+	assert_int_equal(bk_emu_sfdp_build(img, sizeof img, 0xFFFFFFFFu, E_ALL), 0);
 
 	/* the builder describes what it is given; the parser refuses it */
-	size_t n = bk_sfdp_build(img, sizeof img, MIB(32), E_ALL);
+	size_t n = bk_emu_sfdp_build(img, sizeof img, MIB(32), E_ALL);
 	assert_true(n > 0);
 	assert_int_equal(find(img, n, &addr, &blen, &e), 0);
 	assert_int_equal(parse(img + addr, blen, &s, &e), BK_EINVAL);
 	assert_non_null(strstr(e.msg, "24-bit"));
-	n = bk_sfdp_build(img, sizeof img, 0x80000000u, E_ALL); /* 2^N encoding */
+	n = bk_emu_sfdp_build(img, sizeof img, 0x80000000u, E_ALL); /* 2^N encoding */
 	assert_true(n > 0);
 	assert_int_equal(parse(img + 16, 64, &s, &e), BK_EINVAL);
 
 	/* no erase types: valid layout, but nothing the programmer can use */
-	n = bk_sfdp_build(img, sizeof img, MIB(2), 0);
+	n = bk_emu_sfdp_build(img, sizeof img, MIB(2), 0);
 	assert_true(n > 0);
 	assert_int_equal(parse(img + 16, 64, &s, &e), BK_EINVAL);
 }
@@ -435,7 +436,7 @@ static void test_truncations(void **state)
 {
 	(void)state;
 	uint8_t img[128];
-	size_t n = bk_sfdp_build(img, sizeof img, MIB(4), E_ALL);
+	size_t n = bk_emu_sfdp_build(img, sizeof img, MIB(4), E_ALL);
 	struct bk_err e;
 	struct bk_sfdp s;
 	uint32_t addr, blen;
@@ -461,7 +462,7 @@ static void test_garbage(void **state)
 	(void)state;
 	uint64_t x = 0x9E3779B97F4A7C15ull;
 	uint8_t img[128];
-	size_t n = bk_sfdp_build(img, sizeof img, MIB(2), E_ALL);
+	size_t n = bk_emu_sfdp_build(img, sizeof img, MIB(2), E_ALL);
 	struct bk_err e;
 	struct bk_sfdp s;
 	uint32_t addr, blen;
