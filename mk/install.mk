@@ -33,6 +33,7 @@ man: $(MAN)
 # scdoc 1.11 leaves empty paragraph macros that mandoc -T lint reports;
 # doc/tidy.awk drops them. SOURCE_DATE_EPOCH (set by dpkg) fixes the date.
 $(MAN): doc/bkspi.1.scd doc/tidy.awk
+	@command -v scdoc >/dev/null || { echo "bkspi: the man page needs scdoc: apt-get install scdoc (make deps does it as root)" >&2; exit 1; }
 	@mkdir -p $(dir $@)
 	scdoc <doc/bkspi.1.scd | awk -f doc/tidy.awk >$@.tmp
 	mv $@.tmp $@
