@@ -14,7 +14,7 @@ BENCH       := $(BUILD)/tests/bench/bench
 
 $(BUILD)/pic/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(BK_CFLAGS) $(PKG_CFLAGS) -fPIC -ffunction-sections -fdata-sections -c $< -o $@
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(BK_CFLAGS) $(PKG_CFLAGS) -fPIC -ffunction-sections -fdata-sections -c $< -o $@
 
 # -z defs: a symbol the emulator needs but the list above lacks fails here,
 # not at preload time inside flashrom; --gc-sections drops what the
@@ -25,7 +25,7 @@ $(FAKEUSB): $(FAKEUSB_OBJ) tests/shim/fakeusb.map
 
 $(BENCH): tests/bench/bench.c $(LIBS)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(BK_CFLAGS) $(PKG_CFLAGS) -o $@ $^ $(PKG_LIBS) $(LDFLAGS)
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(BK_CFLAGS) $(PKG_CFLAGS) -o $@ $^ $(PKG_LIBS) $(LDFLAGS)
 
 bench: $(BIN) $(FAKEUSB) $(BENCH)
 	@tests/bench/run.sh $(BENCH) $(BIN) $(FAKEUSB)

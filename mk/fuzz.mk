@@ -49,7 +49,7 @@ $(FUZZ_BINS): $(FUZZ_BUILD)/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_HDRS) $(FUZZ_LIB)
 # wire replies; its output is committed, so this is only for changing seeds.
 $(FUZZ_BUILD)/gen_seeds: tests/fuzz/gen_seeds.c $(FUZZ_HDRS) $(LIBS)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(filter-out -MMD -MP,$(BK_CFLAGS)) $(PKG_CFLAGS) -Itests -o $@ $< $(LIBS) $(PKG_LIBS) $(LDFLAGS)
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(filter-out -MMD -MP,$(BK_CFLAGS)) $(PKG_CFLAGS) -Itests -o $@ $< $(LIBS) $(PKG_LIBS) $(LDFLAGS)
 
 fuzz-seeds: $(FUZZ_BUILD)/gen_seeds
 	$(FUZZ_BUILD)/gen_seeds tests/fuzz

@@ -16,6 +16,13 @@ pkg json-c libjson-c-dev
 pkg zlib zlib1g-dev
 pkg cmocka libcmocka-dev
 cmd valgrind valgrind
+# The man page (make), its lint in the tests, and the package build that
+# make check tests (mk/deb.mk).
+cmd scdoc scdoc
+cmd mandoc mandoc
+cmd dpkg-buildpackage dpkg-dev
+cmd dh debhelper
+cmd lintian lintian
 [ -n "$missing" ] || exit 0
 
 if [ "$(id -u)" != 0 ]; then
