@@ -41,6 +41,7 @@ enum bkspi_status {
 	BKSPI_EUSB = -13,       /* USB transfer failed */
 	BKSPI_ETIMEDOUT = -14,  /* USB transfer timed out */
 	BKSPI_EGONE = -15,      /* programmer disconnected */
+	BKSPI_ENOUSB = -16,     /* USB itself cannot be used here */
 	BKSPI_ENOCHIP = -20,    /* target did not answer: entry failed, no flash ID */
 	BKSPI_EFLASH = -30,     /* flash operation failed (stuck busy, unsupported) */
 	BKSPI_EPROTECT = -31,   /* write protection could not be cleared */
@@ -216,6 +217,26 @@ int bkspi_write_check(bkspi *h, const struct bkspi_write_req *req, struct bkspi_
  * the same call again does only what still differs. */
 int bkspi_write(bkspi *h, const struct bkspi_write_req *req, struct bkspi_write_report *rep);
 int bkspi_erase(bkspi *h, const struct bkspi_write_req *req, struct bkspi_write_report *rep);
+
+/* ---- pre-flight ------------------------------------------------------- */
+
+enum bkspi_verdict { BKSPI_PASS, BKSPI_WARN, BKSPI_FAIL };
+
+struct bkspi_check {
+	const char *name;          /* "libusb", "programmer", "permission", "interface", "entry", "flash", "protection", "wire" */
+	enum bkspi_verdict verdict;
+	int code;                  /* the failure's BKSPI_E* code; 0 otherwise */
+	char text[480];            /* what was found and, unless it passed, what to do */
+};
+
+#define BKSPI_DOCTOR_MAX 8
+
+/* Checks the setup in the order a person debugs it: USB, the programmer,
+ * permission, the interface (kernel driver, another program), then the
+ * target: the Beken entry, the flash's ID and size, its protection, and a
+ * short read done twice (a marginal wire). Stops after the first failure.
+ * Returns that failure's code, or 0. */
+int bkspi_doctor(bkspi *h, struct bkspi_check out[BKSPI_DOCTOR_MAX], size_t *n);
 
 /* ---- files ------------------------------------------------------------ */
 

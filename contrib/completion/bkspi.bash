@@ -51,7 +51,7 @@ _bkspi_values()
 
 _bkspi()
 {
-	local commands="detect read write verify erase enter reset info"
+	local commands="detect read write verify erase enter reset info doctor"
 	local file_cmds="read write verify info"
 	local opts="-p --programmer -t --target --offset --length --label --confirm
 		--no-backup --no-verify --no-reset --force --keep-rf --keep-tuya-config

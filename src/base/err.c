@@ -21,6 +21,7 @@ static const struct {
 	{ BK_EUSB, "BK_EUSB", "USB transfer failed" },
 	{ BK_ETIMEDOUT, "BK_ETIMEDOUT", "USB transfer timed out" },
 	{ BK_EGONE, "BK_EGONE", "programmer disconnected" },
+	{ BK_ENOUSB, "BK_ENOUSB", "USB unavailable" },
 	{ BK_ENOCHIP, "BK_ENOCHIP", "target did not answer" },
 	{ BK_EFLASH, "BK_EFLASH", "flash operation failed" },
 	{ BK_EPROTECT, "BK_EPROTECT", "flash write-protected" },

@@ -23,6 +23,7 @@ enum bk_status {
 	BK_EUSB = -13,       /* USB transfer failed */
 	BK_ETIMEDOUT = -14,  /* USB transfer timed out */
 	BK_EGONE = -15,      /* programmer disconnected */
+	BK_ENOUSB = -16,     /* USB itself cannot be used here */
 	BK_ENOCHIP = -20,    /* target did not answer: entry failed, no flash ID */
 	BK_EFLASH = -30,     /* flash operation failed (stuck busy, unsupported) */
 	BK_EPROTECT = -31,   /* write protection could not be cleared */

@@ -23,6 +23,9 @@ const char bk_usage[] =
 	"  reset         pulse CEN so the chip boots normally\n"
 	"  info FILE     analyse a Beken flash dump or image offline: family, bootloader,\n"
 	"                rotation, CRC-16 integrity, partitions, RF/MAC, where it belongs\n"
+	"  doctor        check the setup step by step (USB, programmer, permission, kernel\n"
+	"                driver, Beken entry, flash, protection, a read done twice), each\n"
+	"                line OK/WARN/FAIL with the fix\n"
 	"\n"
 	"options:\n"
 	"  -p, --programmer NAME  ch341a (default) or sim (the built-in simulated CH341A)\n"
@@ -96,7 +99,7 @@ static const struct {
 } commands[] = {
 	{ "detect", CMD_DETECT, 0 }, { "read", CMD_READ, 1 },   { "write", CMD_WRITE, 2 },
 	{ "verify", CMD_VERIFY, 2 }, { "erase", CMD_ERASE, 0 }, { "enter", CMD_ENTER, 0 },
-	{ "reset", CMD_RESET, 0 },   { "info", CMD_INFO, 2 },
+	{ "reset", CMD_RESET, 0 },   { "info", CMD_INFO, 2 },     { "doctor", CMD_DOCTOR, 0 },
 };
 
 enum { O_OFFSET = 256, O_LENGTH, O_LABEL, O_NO_BACKUP, O_NO_VERIFY, O_NO_RESET, O_FORCE, O_JSON,
@@ -216,6 +219,6 @@ int bk_args_parse(int argc, char **argv, struct bk_opts *o, struct bk_err *err)
 			return bk_fail(err, BK_EINVAL, "empty file name");
 		return 0;
 	}
-	return bk_fail(err, BK_EINVAL, "unknown command '%s'; commands: detect read write verify erase enter reset info",
+	return bk_fail(err, BK_EINVAL, "unknown command '%s'; commands: detect read write verify erase enter reset info doctor",
 		       o->cmd_name);
 }

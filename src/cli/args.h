@@ -7,7 +7,7 @@
 #include "base/err.h"
 #include "bkspi.h"
 
-enum bk_cmd { CMD_NONE, CMD_DETECT, CMD_READ, CMD_WRITE, CMD_VERIFY, CMD_ERASE, CMD_ENTER, CMD_RESET, CMD_INFO };
+enum bk_cmd { CMD_NONE, CMD_DETECT, CMD_READ, CMD_WRITE, CMD_VERIFY, CMD_ERASE, CMD_ENTER, CMD_RESET, CMD_INFO, CMD_DOCTOR };
 
 struct bk_opts {
 	enum bk_cmd cmd;

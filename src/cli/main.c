@@ -66,7 +66,7 @@ static int exit_code(int err)
 	switch (err) {
 	case BK_OK: return 0;
 	case BK_EINVAL: case BK_EEXIST: case BK_EREFUSED: return EXIT_USAGE;
-	case BK_ENODEV: case BK_EACCESS: case BK_EBUSY: case BK_EUSB: case BK_ETIMEDOUT: case BK_EGONE: return 3;
+	case BK_ENODEV: case BK_EACCESS: case BK_EBUSY: case BK_EUSB: case BK_ETIMEDOUT: case BK_EGONE: case BK_ENOUSB: return 3;
 	case BK_ENOCHIP: return 4;
 	case BK_EINTR: return 130;
 	default: return 1;
@@ -228,7 +228,8 @@ static int open_programmer(struct app *a)
 	if (!a->h)
 		return bk_fail(&a->err, BK_ENOMEM, "out of memory");
 	bk_progress_init(&a->progress, a->h, a->o.quiet || a->o.json);
-	int r = hfail(a, bkspi_connect(a->h));
+	/* doctor opens the programmer itself, to tell each step apart. */
+	int r = a->o.cmd == CMD_DOCTOR ? 0 : hfail(a, bkspi_connect(a->h));
 	if (!r)
 		a->t0 = bkspi_now_us(a->h);
 	return r;
@@ -584,10 +585,43 @@ static int reset(struct app *a)
 	return r;
 }
 
+static int cmd_doctor(struct app *a)
+{
+	static const char *const verdicts[] = { "OK", "WARN", "FAIL" };
+	struct bkspi_check c[BKSPI_DOCTOR_MAX];
+	size_t n;
+	int r = bkspi_doctor(a->h, c, &n);
+	json_object *arr = json_object_new_array();
+	json_object_object_add(a->out, "checks", arr);
+	for (size_t i = 0; i < n; i++) {
+		json_object *o = json_object_new_object();
+		jset_str(o, "check", c[i].name);
+		jset_str(o, "result", verdicts[c[i].verdict]);
+		jset_str(o, "text", c[i].text);
+		if (c[i].code)
+			jset_str(o, "code", bk_err_name(c[i].code));
+		json_object_array_add(arr, o);
+		say(a, "%-5s %-11s %s\n", verdicts[c[i].verdict], c[i].name, c[i].text);
+	}
+	if (r)
+		bk_fail(&a->err, r, "doctor: the %s check failed; fix that first (the line above says how)",
+			c[n - 1].name);
+	return r;
+}
+
 static int run(struct app *a)
 {
 	if (a->o.cmd == CMD_INFO)
 		return cmd_info(a);
+	if (a->o.cmd == CMD_DOCTOR) {
+		int r = open_programmer(a);
+		if (!r)
+			r = cmd_doctor(a);
+		/* The entry check left the chip in SPI mode: let it boot. */
+		if (!r && a->o.target == BKSPI_TARGET_BEKEN && !a->o.no_reset)
+			r = hfail(a, bkspi_reset(a->h));
+		return r;
+	}
 	struct bkspi_config offline = { .programmer = a->o.programmer, .target = a->o.target };
 	a->h = bkspi_new(&offline);
 	if (!a->h)
@@ -649,7 +683,8 @@ static int run(struct app *a)
 static void release_after_failure(struct app *a, int r)
 {
 	if (!a->h || a->o.target != BKSPI_TARGET_BEKEN || a->o.no_reset || a->o.cmd == CMD_RESET ||
-	    r == BK_ENODEV || r == BK_EACCESS || r == BK_EBUSY || r == BK_EGONE || !bkspi_connected(a->h))
+	    r == BK_ENODEV || r == BK_EACCESS || r == BK_EBUSY || r == BK_EGONE || r == BK_ENOUSB ||
+	    !bkspi_connected(a->h))
 		return;
 	if (bkspi_reset(a->h) == 0)
 		return;

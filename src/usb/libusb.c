@@ -194,7 +194,7 @@ int bk_usb_open_libusb(const struct bk_usb_match *m, struct bk_err *err, struct 
 	int r = libusb_init(&d->ctx);
 	if (r) {
 		d->ctx = NULL;
-		r = bk_fail(err, BK_ENODEV, "no %s can be found: USB is not available here (libusb: %s); is /dev/bus/usb present and readable?",
+		r = bk_fail(err, BK_ENOUSB, "no %s can be found: USB is not available here (libusb: %s); is /dev/bus/usb present and readable?",
 			    m->name, libusb_strerror(r));
 		goto fail;
 	}
@@ -225,7 +225,7 @@ int bk_usb_open_libusb(const struct bk_usb_match *m, struct bk_err *err, struct 
 	if (libusb_kernel_driver_active(d->h, d->iface) == 1) {
 		r = libusb_detach_kernel_driver(d->h, d->iface);
 		if (r) {
-			r = bk_fail(err, map_error(r),
+			r = bk_fail(err, BK_EBUSY,
 				    "a kernel driver holds the %s and could not be detached (%s): run as root or unload it (rmmod ch341)",
 				    m->name, libusb_strerror(r));
 			goto fail;
