@@ -5,7 +5,7 @@
 BUILD    ?= build
 SAN      := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 CC       ?= cc
-PKGS     := libusb-1.0 json-c zlib
+PKGS     := libusb-1.0 json-c zlib nettle
 WARN     := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wvla
 CFLAGS   ?= -O2 -g
 BK_CFLAGS := -std=c11 -D_GNU_SOURCE $(WARN) -Isrc -MMD -MP
