@@ -388,11 +388,20 @@ int bk_info_report(const char *name, const uint8_t *img, size_t len, const struc
 	struct bk_err terr = { 0 };
 	int found = !bk_tuya_read(img, len, st, &terr);
 	tuya_json(obj, found ? st : NULL, &terr, o->tuya_keys ? o->show_secrets + 1 : 0);
+	/* A template that cannot be written fails before the report. */
+	if (o->obk_template && (!found || !st->n_pins))
+		r = bk_fail(err, BK_EINVAL, "%s has no Tuya pin configuration: no OpenBeken template written",
+			    base_name(name));
+	else if (o->obk_template)
+		r = bk_outfile_check(o->obk_template, o->force, err);
+	if (r) {
+		free(st);
+		return r;
+	}
 	if (print)
 		print_image(name, len, &cls, &in, has_boot, mac);
 	if (print)
 		tuya_print(found ? st : NULL, &in, &terr, o->tuya_keys ? o->show_secrets + 1 : 0);
-	r = 0;
 	if (o->obk_template)
 		r = write_template(o->obk_template, name, found ? st : NULL, in.family, o->force, obj, print, err);
 	free(st);
