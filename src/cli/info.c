@@ -203,8 +203,13 @@ static void tuya_print(const struct bk_tuya_store *st, const struct bk_beken_inf
 			printf("tuya        no key-value store\n");
 		return;
 	}
-	printf("tuya        key-value store at file offset 0x%06X: %u pages, %u keys (%u with a good checksum)\n",
-	       st->offset, st->pages, st->n_entries, st->n_good);
+	/* The flash address where the analysis knows it, and the file offset
+	 * when that differs (rotated dumps, bare stores). */
+	if (in->tuya_kvs != BK_BEKEN_NONE && in->tuya_kvs != st->offset)
+		printf("tuya        key-value store at 0x%06X (file offset 0x%06X)", in->tuya_kvs, st->offset);
+	else
+		printf("tuya        key-value store at 0x%06X", st->offset);
+	printf(": %u pages, %u keys (%u with a good checksum)\n", st->pages, st->n_entries, st->n_good);
 	if (st->pages_bad || st->index_bad || st->keys_dropped)
 		printf("tuya        DAMAGED: %u pages with a bad magic or checksum, %u unreadable index slots%s\n",
 		       st->pages_bad, st->index_bad, st->keys_dropped ? ", more keys than bkspi lists" : "");

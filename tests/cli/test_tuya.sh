@@ -23,7 +23,7 @@ no_secrets() {
 newcase info
 run info "$store"
 expect_rc 0 "info on a store"
-expect_stdout_match "store line" '^tuya +key-value store at file offset 0x000000: 4 pages, 4 keys \(4 with a good checksum\)'
+expect_stdout_match "store line" '^tuya +key-value store at 0x1EE000 \(file offset 0x000000\): 4 pages, 4 keys \(4 with a good checksum\)$'
 expect_stdout_match "module" '^module +CB2S$'
 expect_stdout_match "relay pin" '^ +P26 +relay +1 +1 +rl1_pin$'
 expect_stdout_match "button pin" '^ +P10 +button +1 +0 +bt1_pin$'
