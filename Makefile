@@ -5,7 +5,7 @@
 BUILD    ?= build
 SAN      := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 CC       ?= cc
-PKGS     := libusb-1.0 json-c zlib
+PKGS     := libusb-1.0 json-c zlib nettle
 WARN     := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wvla
 # -Werror is for make check (it sets WERROR for its sub-makes); a plain or
 # a packager's build on another compiler must not fail on a new warning.

@@ -14,6 +14,7 @@ cmd pkg-config pkg-config
 pkg libusb-1.0 libusb-1.0-0-dev
 pkg json-c libjson-c-dev
 pkg zlib zlib1g-dev
+pkg nettle nettle-dev
 pkg cmocka libcmocka-dev
 cmd valgrind valgrind
 # The man page (make), its lint in the tests, and the package build that

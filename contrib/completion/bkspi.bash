@@ -29,7 +29,7 @@ _bkspi_values()
 	-p | --programmer) COMPREPLY=($(compgen -W "ch341a sim" -- "$2")) ;;
 	-t | --target) COMPREPLY=($(compgen -W "beken spi" -- "$2")) ;;
 	--keep-rf | --keep-tuya-config) COMPREPLY=($(compgen -W "yes no" -- "$2")) ;;
-	--sim-image) _bkspi_files "$2" ;;
+	--sim-image | --obk-template) _bkspi_files "$2" ;;
 	--sim-config)
 		# K=V pairs separated by commas: complete the last key or value.
 		local done=${2%"${2##*,}"} last=${2##*,} vals=
@@ -55,10 +55,10 @@ _bkspi()
 	local file_cmds="read write verify info"
 	local opts="-p --programmer -t --target --offset --length --label --confirm
 		--no-backup --no-verify --no-reset --force --keep-rf --keep-tuya-config
-		--json -q --quiet -v --verbose --sim-image --sim-config -h --help
+		--tuya-keys --show-secrets --obk-template --json -q --quiet -v --verbose --sim-image --sim-config -h --help
 		-V --version"
 	local arg_opts=" -p --programmer -t --target --offset --length --label
-		--keep-rf --keep-tuya-config --sim-image --sim-config "
+		--keep-rf --keep-tuya-config --obk-template --sim-image --sim-config "
 	arg_opts=" $(echo $arg_opts) "
 
 	# Words from the line itself: COMP_WORDS splits --opt=value and K=V at

@@ -22,7 +22,8 @@ const char bk_usage[] =
 	"  enter         put a Beken chip in SPI mode and leave it there (for flashrom etc.)\n"
 	"  reset         pulse CEN so the chip boots normally\n"
 	"  info FILE     analyse a Beken flash dump or image offline: family, bootloader,\n"
-	"                rotation, CRC-16 integrity, partitions, RF/MAC, where it belongs\n"
+	"                rotation, CRC-16 integrity, partitions, RF/MAC, where it belongs,\n"
+	"                and the Tuya configuration: module and pins (GPIO, role, level)\n"
 	"  doctor        check the setup step by step (USB, programmer, permission, kernel\n"
 	"                driver, Beken entry, flash, protection, a read done twice), each\n"
 	"                line OK/WARN/FAIL with the fix\n"
@@ -44,6 +45,12 @@ const char bk_usage[] =
 	"      --keep-rf yes|no   keep the chip's RF calibration and MAC when a full image\n"
 	"                         covers them (default yes)\n"
 	"      --keep-tuya-config yes|no  keep the chip's Tuya key-value store (default no)\n"
+	"      --tuya-keys        info: list every key of the Tuya store with its value;\n"
+	"                         secrets (Wi-Fi, keys, device identity) are masked\n"
+	"      --show-secrets     info --tuya-keys: print the secret values too\n"
+	"      --obk-template FILE  info, read: write an OpenBeken device template (module,\n"
+	"                         pins) from the Tuya configuration; after a read, a FILE\n"
+	"                         without a directory goes next to the backup\n"
 	"      --json             print one JSON object on stdout\n"
 	"  -q, --quiet            errors only\n"
 	"  -v, --verbose          more detail (USB statistics)\n"
@@ -103,7 +110,8 @@ static const struct {
 };
 
 enum { O_OFFSET = 256, O_LENGTH, O_LABEL, O_NO_BACKUP, O_NO_VERIFY, O_NO_RESET, O_FORCE, O_JSON,
-       O_SIM_IMAGE, O_SIM_CONFIG, O_KEEP_RF, O_KEEP_TUYA, O_CONFIRM };
+       O_SIM_IMAGE, O_SIM_CONFIG, O_KEEP_RF, O_KEEP_TUYA, O_CONFIRM, O_TUYA_KEYS, O_SHOW_SECRETS,
+       O_OBK_TEMPLATE };
 
 static const struct option long_opts[] = {
 	{ "programmer", required_argument, NULL, 'p' },
@@ -121,6 +129,9 @@ static const struct option long_opts[] = {
 	{ "confirm", no_argument, NULL, O_CONFIRM },
 	{ "keep-rf", required_argument, NULL, O_KEEP_RF },
 	{ "keep-tuya-config", required_argument, NULL, O_KEEP_TUYA },
+	{ "tuya-keys", no_argument, NULL, O_TUYA_KEYS },
+	{ "show-secrets", no_argument, NULL, O_SHOW_SECRETS },
+	{ "obk-template", required_argument, NULL, O_OBK_TEMPLATE },
 	{ "sim-image", required_argument, NULL, O_SIM_IMAGE },
 	{ "sim-config", required_argument, NULL, O_SIM_CONFIG },
 	{ "help", no_argument, NULL, 'h' },
@@ -146,6 +157,20 @@ static int num_arg(const char *name, const char *val, uint64_t *out, int *has, s
 			       "--%s '%s' is not a byte count from 0 to 16M (use decimal, 0x hex, or a K/M suffix)",
 			       name, val);
 	*has = 1;
+	return 0;
+}
+
+/* The Tuya options apply to the commands that see a whole image. */
+static int tuya_opts(const struct bk_opts *o, struct bk_err *err)
+{
+	if (o->tuya_keys && o->cmd != CMD_INFO)
+		return bk_fail(err, BK_EINVAL, "--tuya-keys applies to info only, not %s", o->cmd_name);
+	if (o->show_secrets && (o->cmd != CMD_INFO || !o->tuya_keys))
+		return bk_fail(err, BK_EINVAL, "--show-secrets applies to info --tuya-keys only");
+	if (o->obk_template && o->cmd != CMD_INFO && o->cmd != CMD_READ)
+		return bk_fail(err, BK_EINVAL, "--obk-template applies to info and read only, not %s", o->cmd_name);
+	if (o->obk_template && !*o->obk_template)
+		return bk_fail(err, BK_EINVAL, "--obk-template needs a file name");
 	return 0;
 }
 
@@ -183,6 +208,9 @@ int bk_args_parse(int argc, char **argv, struct bk_opts *o, struct bk_err *err)
 		case 'v': o->verbose = 1; break;
 		case O_KEEP_RF: r = yes_no("keep-rf", optarg, &o->keep_rf, err); break;
 		case O_KEEP_TUYA: r = yes_no("keep-tuya-config", optarg, &o->keep_tuya, err); break;
+		case O_TUYA_KEYS: o->tuya_keys = 1; break;
+		case O_SHOW_SECRETS: o->show_secrets = 1; break;
+		case O_OBK_TEMPLATE: o->obk_template = optarg; break;
 		case O_SIM_IMAGE: o->sim_image = optarg; break;
 		case O_SIM_CONFIG: o->sim_config = optarg; break;
 		case 'h': o->help = 1; break;
@@ -217,7 +245,7 @@ int bk_args_parse(int argc, char **argv, struct bk_opts *o, struct bk_err *err)
 			return bk_fail(err, BK_EINVAL, "unexpected argument '%s' after %s", argv[optind], o->cmd_name);
 		if (o->file && !*o->file)
 			return bk_fail(err, BK_EINVAL, "empty file name");
-		return 0;
+		return tuya_opts(o, err);
 	}
 	return bk_fail(err, BK_EINVAL, "unknown command '%s'; commands: detect read write verify erase enter reset info doctor",
 		       o->cmd_name);

@@ -21,6 +21,8 @@ struct bk_opts {
 	int no_backup, no_verify, no_reset, force, json, quiet, verbose;
 	int keep_rf, keep_tuya;   /* yes/no options, default yes and no */
 	int confirm;              /* read: confirm every sector */
+	int tuya_keys, show_secrets; /* info: list the Tuya store's keys, unmasked */
+	const char *obk_template; /* info, read: write an OpenBeken template there */
 	int help, version;
 	const char *sim_image, *sim_config;
 };

@@ -395,8 +395,9 @@ static int cmd_read(struct app *a)
 	/* What a Beken flash holds, so a bad read or a foreign dump shows at once. */
 	if (a->o.target == BKSPI_TARGET_BEKEN && addr == 0 && bk_info_worth_summary(len))
 		bk_info_summary(buf, len, a->out, !a->o.json && !a->o.quiet);
+	r = a->o.obk_template ? bk_info_read_template(buf, len, path, &a->o, a->out, &a->err) : 0;
 	free(buf);
-	return 0;
+	return r;
 }
 
 static int file_range(struct app *a, uint32_t *addr)
@@ -563,7 +564,7 @@ static int cmd_write_or_erase(struct app *a)
 
 static int cmd_info(struct app *a)
 {
-	return bk_info_report(a->o.file, a->file_data, a->file_len, a->out, !a->o.json && !a->o.quiet, &a->err);
+	return bk_info_report(a->o.file, a->file_data, a->file_len, &a->o, a->out, &a->err);
 }
 
 /* Refusals that need only the file come before any USB traffic; the

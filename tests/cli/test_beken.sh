@@ -242,7 +242,7 @@ info_full() {
 	expect_stdout_match "$_n (rbl bootloader)" '^rbl +"bootloader" 1\.00 at 0x010F9A \(header CRC ok, body CRC ok\)$'
 	expect_stdout_match "$_n (rbl app)" '^rbl +"app" 1\.00 at 0x129F0A \(header CRC ok, body CRC ok\)$'
 	expect_stdout_match "$_n (rf/mac)" "^rf +calibration sector at $_rf, MAC $_mac$"
-	expect_stdout_match "$_n (tuya)" '^tuya +key-value store at 0x1EE000$'
+	expect_stdout_match "$_n (tuya)" '^tuya +key-value store at 0x1EE000[ :]'
 	expect_stdout_match "$_n (openbeken)" '^openbeken +no config$'
 
 	run info --json "$_f"
