@@ -290,73 +290,17 @@ static int no_file(const char *path)
 	snprintf(partial, sizeof partial, "%s.partial", path);
 	return access(path, F_OK) == -1 && access(partial, F_OK) == -1;
 }
-
-/* ---- transient USB faults ------------------------------------------------------- */
-
-/* A USB error or timeout anywhere in a read: the read is retried and comes
- * back byte for byte; the fault really fired (more IN transfers). */
-static void read_survives_one_usb_fault_anywhere(void **state)
+/* The backup a write saved at path, read back and removed. */
+static uint8_t *take_backup(const char *path, size_t size)
 {
-	(void)state;
-	struct bench b;
-	bench_up(&b, "size=65536");
-	rig_fill(b.mem, b.size, 101);
-	uint8_t *buf = malloc(b.size);
-	uint64_t in0 = b.tap.in;
-	assert_int_equal(bk_op_read(&b.r.job, "read", 0, buf, (uint32_t)b.size), 0);
-	uint64_t n_in = b.tap.in - in0;
-	assert_true(n_in > 100);
-	/* The first transfers of the stream, then spread over the rest. */
-	uint64_t at_list[24];
-	size_t n_at = 0;
-	for (uint64_t k = 1; k <= 8; k++)
-		at_list[n_at++] = k;
-	for (uint64_t k = 1; k <= 12; k++)
-		at_list[n_at++] = 8 + k * (n_in - 8) / 12;
-	char failed[400] = "";
-	unsigned nf = 0;
-	for (int timeout = 0; timeout < 2; timeout++) {
-		for (size_t i = 0; i < n_at; i++) {
-			uint64_t at = at_list[i];
-			memset(buf, 0, b.size);
-			usb_fault(&b, timeout, at);
-			uint64_t before = b.tap.in;
-			int rc = bk_op_read(&b.r.job, "read", 0, buf, (uint32_t)b.size);
-			const char *why = rc ? bk_err_name(rc)
-				       : memcmp(buf, b.mem, b.size) ? "exit 0 but the data differs"
-				       : b.tap.in - before <= n_in ? "the fault did not fire" : NULL;
-			if (why && nf++ < 6) {
-				size_t n = strlen(failed);
-				snprintf(failed + n, sizeof failed - n, " [%s at IN %llu of %llu: %s]", kind_name(timeout),
-					 (unsigned long long)at, (unsigned long long)n_in, why);
-			}
-			usb_fault_off(&b);
-		}
-	}
-	free(buf);
-	bench_close(&b);
-	if (nf)
-		fail_msg("%u of %zu reads with one USB fault went wrong:%s", nf, 2 * n_at, failed);
-}
-
-static void status_read_survives_one_usb_fault(void **state)
-{
-	(void)state;
-	struct bench b;
-	bench_up(&b, "size=65536");
-	uint8_t sr1, sr2, want1, want2;
-	assert_int_equal(bk_flash_status(b.r.flash, &want1, &want2), 0);
-	assert_int_equal(want1, 0x1C); /* the firmware's protection */
-	for (int timeout = 0; timeout < 2; timeout++)
-		for (uint64_t at = 1; at <= 2; at++) {
-			usb_fault(&b, timeout, at);
-			if (bk_flash_status(b.r.flash, &sr1, &sr2))
-				fail_msg("status read, %s at IN +%llu: %s", kind_name(timeout), (unsigned long long)at,
-					 b.r.err.msg);
-			assert_int_equal(sr1, want1);
-			assert_int_equal(sr2, want2);
-		}
-	bench_close(&b);
+	FILE *f = fopen(path, "rb");
+	assert_non_null(f);
+	uint8_t *saved = malloc(size);
+	assert_non_null(saved);
+	assert_int_equal(fread(saved, 1, size, f), size);
+	fclose(f);
+	unlink(path);
+	return saved;
 }
 
 /* Appends "a-b" or "a" for a run of failing positions to out. */
@@ -367,6 +311,312 @@ static void add_run(char *out, size_t cap, uint64_t a, uint64_t b)
 		snprintf(out + n, cap - n, "%s%llu", n ? "," : "", (unsigned long long)a);
 	else
 		snprintf(out + n, cap - n, "%s%llu-%llu", n ? "," : "", (unsigned long long)a, (unsigned long long)b);
+}
+
+#define ROWS_OF(table) (sizeof (table) / sizeof (table)[0])
+
+/* ---- one USB fault, at every transfer that matters -------------------------------- */
+
+/* A transient USB error or lost reply must never cost a job: each scenario
+ * runs its operation clean to learn how many IN transfers it takes, then
+ * aims one fault (error, then timeout) at each chosen transfer; every
+ * attempt must end as the clean run did. All failures are collected, so one
+ * report shows which transfers are not survived rather than the first. */
+
+/* Where a fault's board comes from. */
+enum board {
+	SAME_BOARD,    /* the operation changes nothing: one bench serves all */
+	FRESH_BOARD,   /* a write: its firmware must have set the protection again */
+	FROM_POWER_ON, /* the entry: the fault is armed before the emulator starts */
+};
+
+#define EVERY_IN UINT64_MAX /* head: every transfer of the clean run */
+
+struct one_fault;
+
+struct one_fault_case {
+	const char *name;
+	const char *what; /* the operation, as failure messages call it */
+	const char *config;
+	enum board board;
+	/* Opens the bench and runs clean: sets n_in, and mark if it aims there. */
+	void (*measure)(struct one_fault *f);
+	/* One run with the fault armed: NULL, or why it went wrong. */
+	const char *(*attempt)(struct one_fault *f);
+	/* Aimed: IN 1..head, `spread` more evenly over the rest of the clean
+	 * run, and IN mark-before..mark+after (transfers counted as the board
+	 * was when armed). */
+	uint64_t head, spread, before, after;
+	const char *mark_is;
+	int some_recover; /* some fault must land on an erase or a page program */
+};
+
+struct one_fault {
+	const struct one_fault_case *c;
+	struct bench b;
+	uint8_t *old, *data, *buf;
+	uint32_t addr, len;
+	uint8_t sr1, sr2;
+	uint64_t n_in, mark;
+	unsigned recovered;
+	char why[160];
+};
+
+static const char *failed_with(struct one_fault *f, int rc)
+{
+	snprintf(f->why, sizeof f->why, "%s: %.100s", bk_err_name(rc), f->b.r.err.msg);
+	return f->why;
+}
+
+static void measure_read(struct one_fault *f)
+{
+	bench_up(&f->b, f->c->config);
+	rig_fill(f->b.mem, f->b.size, 101);
+	f->buf = malloc(f->b.size);
+	assert_non_null(f->buf);
+	uint64_t in0 = f->b.tap.in;
+	assert_int_equal(bk_op_read(&f->b.r.job, "read", 0, f->buf, (uint32_t)f->b.size), 0);
+	f->n_in = f->b.tap.in - in0;
+	assert_true(f->n_in > 100);
+}
+
+static const char *attempt_read(struct one_fault *f)
+{
+	memset(f->buf, 0, f->b.size);
+	uint64_t before = f->b.tap.in;
+	int rc = bk_op_read(&f->b.r.job, "read", 0, f->buf, (uint32_t)f->b.size);
+	if (rc)
+		return failed_with(f, rc);
+	if (memcmp(f->buf, f->b.mem, f->b.size))
+		return "exit 0 but the data differs";
+	/* a retry costs transfers: without them the test proved nothing */
+	if (f->b.tap.in - before <= f->n_in)
+		return "the fault did not fire";
+	return NULL;
+}
+
+static void measure_status(struct one_fault *f)
+{
+	bench_up(&f->b, f->c->config);
+	uint64_t in0 = f->b.tap.in;
+	assert_int_equal(bk_flash_status(f->b.r.flash, &f->sr1, &f->sr2), 0);
+	f->n_in = f->b.tap.in - in0;
+	assert_int_equal(f->sr1, 0x1C); /* the firmware's protection */
+}
+
+static const char *attempt_status(struct one_fault *f)
+{
+	uint8_t sr1, sr2;
+	int rc = bk_flash_status(f->b.r.flash, &sr1, &sr2);
+	if (rc)
+		return failed_with(f, rc);
+	if (sr1 != f->sr1 || sr2 != f->sr2) {
+		snprintf(f->why, sizeof f->why, "status %02X %02X, not %02X %02X", sr1, sr2, f->sr1, f->sr2);
+		return f->why;
+	}
+	return NULL;
+}
+
+/* The entry and the probe change nothing on the flash, so both are worth
+ * retrying like a read. */
+static void measure_entry(struct one_fault *f)
+{
+	assert_int_equal(bench_open(&f->b, f->c->config), 0);
+	assert_int_equal(bk_target_enter(f->b.r.prog, BK_TARGET_BEKEN, &f->b.r.entry), 0);
+	f->mark = f->b.tap.in + 1;
+	assert_int_equal(bench_enter(&f->b, BK_TARGET_SPI), 0); /* the probe alone */
+	f->n_in = f->b.tap.in;
+	assert_true(f->mark > 6 && f->n_in >= f->mark);
+}
+
+static const char *attempt_entry(struct one_fault *f)
+{
+	int rc = bench_enter(&f->b, BK_TARGET_BEKEN);
+	if (rc)
+		return failed_with(f, rc);
+	if (bk_flash_info(f->b.r.flash)->jedec != 0x0B4010)
+		return "entered, but the probe read a wrong JEDEC id";
+	return NULL;
+}
+
+/* 0x4000-0x5FFF needs erase + program, 0x6000-0x6FFF program only: faults
+ * land on every kind of operation a write does. */
+static void measure_write(struct one_fault *f)
+{
+	bench_up(&f->b, f->c->config);
+	rig_fill(f->b.mem, f->b.size, 201);
+	f->old = dup_mem(&f->b);
+	f->addr = 0x4000;
+	f->len = 0x3000;
+	f->data = random_buf(f->len, 202);
+	for (uint32_t i = 0x2000; i < f->len; i++)
+		f->data[i] &= f->old[f->addr + i];
+	struct bk_write_report rep;
+	uint64_t in0 = f->b.tap.in;
+	assert_int_equal(write_at(&f->b, f->addr, f->data, f->len, NULL, &rep), 0);
+	f->n_in = f->b.tap.in - in0;
+	assert_int_equal(rep.erased, 2);
+	assert_int_equal(rep.program_only, 1);
+	assert_memory_equal(f->b.mem + f->addr, f->data, f->len);
+}
+
+/* The unprotect (status reads, the status write and its busy polls) comes
+ * right before the first erase; the clean run finds where that is. */
+static void measure_unprotect(struct one_fault *f)
+{
+	bench_up(&f->b, f->c->config);
+	rig_fill(f->b.mem, f->b.size, 251);
+	f->old = dup_mem(&f->b);
+	f->addr = 0;
+	f->len = 0x2000;
+	f->data = random_buf(f->len, 252);
+	struct bk_hooks h;
+	struct trigger t = { .phase = "erase", .num = 0, .den = 1, .act = ACT_NONE };
+	hook(&f->b, &h, &t);
+	struct bk_write_report rep;
+	uint64_t in0 = f->b.tap.in;
+	assert_int_equal(write_at(&f->b, f->addr, f->data, f->len, NULL, &rep), 0);
+	f->b.r.job.hooks = NULL;
+	assert_true(t.fired && rep.unprotect.changed);
+	f->n_in = f->b.tap.in - in0;
+	f->mark = t.fired_in - in0;
+}
+
+static const char *attempt_write(struct one_fault *f)
+{
+	struct bk_write_report rep;
+	int rc = write_at(&f->b, f->addr, f->data, f->len, NULL, &rep);
+	f->recovered += rep.recovered > 0;
+	if (rc)
+		return failed_with(f, rc);
+	size_t end = (size_t)f->addr + f->len;
+	if (memcmp(f->b.mem + f->addr, f->data, f->len))
+		return "exit 0 but the flash differs from the data";
+	if (memcmp(f->b.mem, f->old, f->addr) || memcmp(f->b.mem + end, f->old + end, f->b.size - end))
+		return "exit 0 but the flash changed outside the write";
+	return NULL;
+}
+
+static const struct one_fault_case one_fault_cases[] = {
+	{ .name = "read_survives_one_usb_fault_anywhere", .what = "read", .config = "size=65536",
+	  .board = SAME_BOARD, .measure = measure_read, .attempt = attempt_read,
+	  /* the start of the stream, where its queue fills, then the rest */
+	  .head = 8, .spread = 12 },
+	{ .name = "status_read_survives_one_usb_fault", .what = "status read", .config = "size=65536",
+	  .board = SAME_BOARD, .measure = measure_status, .attempt = attempt_status, .head = 2 },
+	{ .name = "entry_survives_one_usb_fault", .what = "entry and probe", .config = "size=65536",
+	  .board = FROM_POWER_ON, .measure = measure_entry, .attempt = attempt_entry, .head = EVERY_IN,
+	  .mark_is = "the probe starts at" },
+	/* every so many transfers from the backup read to the last verify
+	 * read, the unprotect included */
+	{ .name = "write_survives_one_usb_fault_anywhere", .what = "write", .config = "size=65536",
+	  .board = FRESH_BOARD, .measure = measure_write, .attempt = attempt_write, .head = 1, .spread = 60,
+	  .some_recover = 1 },
+	{ .name = "unprotect_survives_one_usb_fault", .what = "write around the unprotect",
+	  .config = "size=65536", .board = FRESH_BOARD, .measure = measure_unprotect, .attempt = attempt_write,
+	  .before = 12, .after = 2, .mark_is = "the erase starts at" },
+};
+
+/* The transfers a case aims at, ascending, each once; *n set. */
+static uint64_t *aims_of(const struct one_fault *f, size_t *n)
+{
+	const struct one_fault_case *c = f->c;
+	uint64_t head = c->head == EVERY_IN ? f->n_in : c->head;
+	uint64_t *at = malloc((head + c->spread + c->before + c->after + 1) * sizeof *at);
+	assert_non_null(at);
+	size_t k = 0;
+#define AIM(v) do { uint64_t v_ = (v); if (!k || v_ > at[k - 1]) at[k++] = v_; } while (0)
+	for (uint64_t i = 1; i <= head; i++)
+		AIM(i);
+	for (uint64_t i = 1; i <= c->spread && f->n_in > head; i++)
+		AIM(head + i * (f->n_in - head) / c->spread);
+	if (c->before || c->after)
+		for (uint64_t i = f->mark > c->before ? f->mark - c->before : 1; i <= f->mark + c->after; i++)
+			AIM(i);
+#undef AIM
+	*n = k;
+	return at;
+}
+
+static void arm(struct one_fault *f, int timeout, uint64_t at)
+{
+	switch (f->c->board) {
+	case SAME_BOARD:
+		usb_fault(&f->b, timeout, at);
+		break;
+	case FRESH_BOARD:
+		bench_up(&f->b, f->c->config);
+		memcpy(f->b.mem, f->old, f->b.size);
+		usb_fault(&f->b, timeout, at);
+		break;
+	case FROM_POWER_ON: {
+		char config[96];
+		snprintf(config, sizeof config, "%s,usb-%s-at=%llu", f->c->config, kind_name(timeout),
+			 (unsigned long long)at);
+		assert_int_equal(bench_open(&f->b, config), 0);
+		break;
+	}
+	}
+}
+
+static void disarm(struct one_fault *f)
+{
+	if (f->c->board == SAME_BOARD)
+		usb_fault_off(&f->b);
+	else
+		bench_close(&f->b);
+}
+
+static void survives_one_usb_fault(void **state)
+{
+	const struct one_fault_case *c = *state;
+	struct one_fault f = { .c = c };
+	c->measure(&f);
+	if (c->board != SAME_BOARD)
+		bench_close(&f.b);
+	size_t n_at;
+	uint64_t *at = aims_of(&f, &n_at);
+	char runs[2][200] = { "", "" }, first[480] = "";
+	unsigned nf = 0;
+	for (int timeout = 0; timeout < 2; timeout++) {
+		uint64_t run_a = 0, run_b = 0;
+		for (size_t i = 0; i < n_at; i++) {
+			arm(&f, timeout, at[i]);
+			const char *why = c->attempt(&f);
+			if (why && nf++ < 4) {
+				size_t n = strlen(first);
+				snprintf(first + n, sizeof first - n, " [%s at IN %llu: %s]", kind_name(timeout),
+					 (unsigned long long)at[i], why);
+			}
+			disarm(&f);
+			if (!why)
+				continue;
+			if (run_a && at[i] == run_b + 1) {
+				run_b = at[i];
+				continue;
+			}
+			if (run_a)
+				add_run(runs[timeout], sizeof runs[timeout], run_a, run_b);
+			run_a = run_b = at[i];
+		}
+		if (run_a)
+			add_run(runs[timeout], sizeof runs[timeout], run_a, run_b);
+	}
+	if (c->board == SAME_BOARD)
+		bench_close(&f.b);
+	free(at);
+	free(f.buf);
+	free(f.data);
+	free(f.old);
+	char mark[64] = "";
+	if (c->mark_is)
+		snprintf(mark, sizeof mark, ", %s IN %llu", c->mark_is, (unsigned long long)f.mark);
+	if (nf)
+		fail_msg("%s (%llu IN transfers clean%s): %u of %zu single USB faults were not survived:"
+			 " error at IN {%s}, timeout at IN {%s}; the first:%s",
+			 c->what, (unsigned long long)f.n_in, mark, nf, 2 * n_at, runs[0], runs[1], first);
+	if (c->some_recover && !f.recovered)
+		fail_msg("%s: no fault hit an erase or a page program, so no recovery was tried", c->what);
 }
 
 /* When a stream gives up on a lost reply, its message counts the replies
@@ -394,156 +644,8 @@ static void timeout_message_counts_replies(void **state)
 		fail_msg("the second of 3 replies was lost; the message says: %s", msg);
 }
 
-/* One USB fault at any IN transfer of the Beken entry and the probe: both
- * are worth retrying like a read (they change nothing on the flash). */
-static void entry_survives_one_usb_fault(void **state)
-{
-	(void)state;
-	struct bench b;
-	assert_int_equal(bench_open(&b, "size=65536"), 0);
-	assert_int_equal(bk_target_enter(b.r.prog, BK_TARGET_BEKEN, &b.r.entry), 0);
-	uint64_t n_entry = b.tap.in;
-	assert_int_equal(bench_enter(&b, BK_TARGET_SPI), 0); /* the probe alone */
-	uint64_t n_in = b.tap.in;
-	bench_close(&b);
-	assert_true(n_entry > 5 && n_in > n_entry);
-	char report[400] = "";
-	unsigned nf = 0;
-	for (int timeout = 0; timeout < 2; timeout++) {
-		char runs[160] = "";
-		uint64_t run_start = 0;
-		const char *code = "";
-		for (uint64_t at = 1; at <= n_in + 1; at++) {
-			int rc = 0;
-			if (at <= n_in) {
-				char config[64];
-				snprintf(config, sizeof config, "size=65536,usb-%s-at=%llu", kind_name(timeout),
-					 (unsigned long long)at);
-				assert_int_equal(bench_open(&b, config), 0);
-				rc = bench_enter(&b, BK_TARGET_BEKEN);
-				if (!rc && bk_flash_info(b.r.flash)->jedec != 0x0B4010)
-					rc = BK_ENOCHIP;
-				bench_close(&b);
-			}
-			if (rc) {
-				nf++;
-				code = bk_err_name(rc);
-				if (!run_start)
-					run_start = at;
-			} else if (run_start) {
-				add_run(runs, sizeof runs, run_start, at - 1);
-				run_start = 0;
-			}
-		}
-		if (runs[0]) {
-			size_t n = strlen(report);
-			snprintf(report + n, sizeof report - n, " usb-%s-at IN %s (%s);", kind_name(timeout), runs, code);
-		}
-	}
-	if (nf)
-		fail_msg("entry (IN 1-%llu) and probe (IN %llu-%llu): %u of %llu single USB faults were not survived:%s",
-			 (unsigned long long)n_entry, (unsigned long long)n_entry + 1, (unsigned long long)n_in, nf,
-			 (unsigned long long)(2 * n_in), report);
-}
 
-/* A write with one USB fault at every k-th IN transfer from the backup read
- * to the last verify read (the unprotect included: the chip re-protects at
- * each entry): every run ends with the flash holding the data, verified. */
-static void write_survives_one_usb_fault_anywhere(void **state)
-{
-	(void)state;
-	struct bench b;
-	bench_up(&b, "size=65536");
-	rig_fill(b.mem, b.size, 201);
-	uint8_t *old = dup_mem(&b);
-	/* 0x4000-0x5FFF needs erase + program, 0x6000-0x6FFF program only. */
-	uint32_t addr = 0x4000, len = 0x3000;
-	uint8_t *data = random_buf(len, 202);
-	for (uint32_t i = 0x2000; i < len; i++)
-		data[i] &= old[addr + i];
-	struct bk_write_report rep;
-	uint64_t in0 = b.tap.in;
-	assert_int_equal(write_at(&b, addr, data, len, NULL, &rep), 0);
-	uint64_t n_in = b.tap.in - in0;
-	assert_int_equal(rep.erased, 2);
-	assert_int_equal(rep.program_only, 1);
-	assert_memory_equal(b.mem + addr, data, len);
-
-	uint64_t stride = n_in / 60 + 1;
-	unsigned runs = 0, recovered_runs = 0, failures = 0;
-	char failed[480] = "";
-	for (int timeout = 0; timeout < 2; timeout++) {
-		for (uint64_t at = 1; at <= n_in; at += stride) {
-			/* A fresh board, whose firmware has set the protection again. */
-			bench_close(&b);
-			bench_up(&b, "size=65536");
-			memcpy(b.mem, old, b.size);
-			usb_fault(&b, timeout, at);
-			int rc = write_at(&b, addr, data, len, NULL, &rep);
-			runs++;
-			recovered_runs += rep.recovered > 0;
-			int bad = rc || memcmp(b.mem + addr, data, len) || memcmp(b.mem, old, addr) ||
-				  memcmp(b.mem + addr + len, old + addr + len, b.size - addr - len);
-			if (bad && failures++ < 4) {
-				size_t n = strlen(failed);
-				snprintf(failed + n, sizeof failed - n, " [%s at IN %llu/%llu: %.100s]", kind_name(timeout),
-					 (unsigned long long)at, (unsigned long long)n_in,
-					 rc ? b.r.err.msg : "flash differs");
-			}
-			usb_fault_off(&b);
-		}
-	}
-	if (failures)
-		fail_msg("%u of %u writes with one USB fault failed:%s", failures, runs, failed);
-	/* Some faults hit an erase or a page program and were recovered. */
-	assert_true(recovered_runs > 0);
-	free(data);
-	free(old);
-	bench_close(&b);
-}
-
-/* The unprotect (status reads, the status write and its busy polls) comes
- * right before the first erase: one USB fault at each of its transfers. */
-static void unprotect_survives_one_usb_fault(void **state)
-{
-	(void)state;
-	struct bench b;
-	bench_up(&b, "size=65536");
-	rig_fill(b.mem, b.size, 251);
-	uint8_t *old = dup_mem(&b), *data = random_buf(0x2000, 252);
-	/* Where the erase phase starts, in IN transfers from the write's start. */
-	struct bk_hooks h;
-	struct trigger t = { .phase = "erase", .num = 0, .den = 1, .act = ACT_NONE };
-	hook(&b, &h, &t);
-	struct bk_write_report rep;
-	uint64_t in0 = b.tap.in;
-	assert_int_equal(write_at(&b, 0, data, 0x2000, NULL, &rep), 0);
-	assert_true(t.fired && rep.unprotect.changed);
-	uint64_t erase_at = t.fired_in - in0;
-	b.r.job.hooks = NULL;
-	char report[400] = "";
-	unsigned nf = 0;
-	bench_close(&b);
-	for (int timeout = 0; timeout < 2; timeout++)
-		for (uint64_t at = erase_at > 12 ? erase_at - 12 : 1; at <= erase_at + 2; at++) {
-			/* a fresh board: its firmware has set the protection */
-			bench_up(&b, "size=65536");
-			memcpy(b.mem, old, b.size);
-			usb_fault(&b, timeout, at);
-			int rc = write_at(&b, 0, data, 0x2000, NULL, &rep);
-			if ((rc || memcmp(b.mem, data, 0x2000)) && nf++ < 4) {
-				size_t n = strlen(report);
-				snprintf(report + n, sizeof report - n, " [%s at IN %llu (erase starts at %llu): %.90s]",
-					 kind_name(timeout), (unsigned long long)at, (unsigned long long)erase_at,
-					 rc ? b.r.err.msg : "flash differs");
-			}
-			bench_close(&b);
-		}
-	free(data);
-	free(old);
-	if (nf)
-		fail_msg("%u writes with one USB fault around the unprotect failed:%s", nf, report);
-}
+/* ---- USB faults aimed inside a write ------------------------------------------------ */
 
 /* A fault aimed at the erase and at the page programs: the write reads the
  * flash back and plans again ("recovered"), and ends right. */
@@ -673,153 +775,96 @@ static void fault_in_verify_is_no_mismatch(void **state)
 	bench_close(&b);
 }
 
-/* ---- unplugged mid-job ---------------------------------------------------------- */
+/* ---- a job stopped half-way ------------------------------------------------------ */
 
-static void unplug_mid_read(void **state)
+/* Unplugged (the device is gone) or Ctrl-C (the emulator raises a real
+ * SIGINT; the handler sets a flag as bkspi's does) in the middle of a
+ * write or erase phase, with a backup as the CLI makes by default (it also
+ * tells an erase which sectors are blank already). The job stops without
+ * trying to recover, the backup is the flash as it was, everything below
+ * the address a Ctrl-C names is finished; then the same job again on the
+ * flash it left (replugged: a new bench) does only what still differs and
+ * ends exact. */
+struct rerun_case {
+	const char *name;
+	uint32_t flash_seed; /* 0: the flash starts blank */
+	int half_blank;      /* every other sector blank: 4 KiB erases, one by one */
+	uint32_t data_seed;  /* 0: erase */
+	const char *phase;
+	enum action act;     /* ACT_UNPLUG or ACT_INTERRUPT */
+	uint64_t ahead;      /* packets after half the phase */
+	uint32_t planned;    /* sectors the first run erases or means to */
+};
+
+static const struct rerun_case rerun_cases[] = {
+	{ .name = "unplug_mid_write_then_rerun", .flash_seed = 602, .data_seed = 603, .phase = "program",
+	  .act = ACT_UNPLUG, .ahead = 60, .planned = 32 },
+	{ .name = "unplug_mid_erase_then_rerun", .flash_seed = 601, .phase = "erase", .act = ACT_UNPLUG,
+	  .ahead = 4, .planned = 32 },
+	{ .name = "ctrl_c_in_program_phase", .data_seed = 701, .phase = "program", .act = ACT_INTERRUPT,
+	  .ahead = 3, .planned = 0 },
+	{ .name = "ctrl_c_in_erase_phase", .flash_seed = 702, .half_blank = 1, .phase = "erase",
+	  .act = ACT_INTERRUPT, .ahead = 3, .planned = 16 },
+	{ .name = "ctrl_c_in_mixed_write", .flash_seed = 703, .data_seed = 704, .phase = "program",
+	  .act = ACT_INTERRUPT, .ahead = 3, .planned = 32 },
+};
+
+static void stopped_then_rerun(void **state)
 {
-	(void)state;
-	struct bench b;
-	bench_up(&b, "size=262144");
-	rig_fill(b.mem, b.size, 501);
-	uint8_t *buf = malloc(b.size);
-	struct bk_hooks h;
-	struct trigger t = { .phase = "read", .num = 1, .den = 2, .act = ACT_UNPLUG, .ahead = 700 };
-	hook(&b, &h, &t);
-	int rc = bk_op_read(&b.r.job, "read", 0, buf, (uint32_t)b.size);
-	assert_int_equal(rc, BK_EGONE);
-	assert_true(t.fired);
-	/* It says how far it got: about half of the read. */
-	const char *p = strstr(b.r.err.msg, "read stopped after ");
-	unsigned kib = 0, of = 0;
-	if (!p || sscanf(p, "read stopped after %u of %u KiB", &kib, &of) != 2 || of != 256 || kib < 64 || kib > 192)
-		fail_msg("unplugged half-way, the message says: %s", b.r.err.msg);
-	/* A gone programmer stays gone: no retries, no hang. */
-	uint8_t sr1;
-	assert_int_equal(bk_flash_status(b.r.flash, &sr1, NULL), BK_EGONE);
-	free(buf);
-	bench_close(&b);
-}
-
-/* A write or erase cut off by an unplug, then the same job again on the
- * flash it left: only what still differs is done, and the end is exact. */
-static void unplug_then_rerun(const char *phase, int erase)
-{
-	struct bench b;
-	bench_up(&b, "size=131072");
-	rig_fill(b.mem, b.size, erase ? 601 : 602);
-	uint8_t *old = dup_mem(&b), *data = erase ? NULL : random_buf(b.size, 603);
-	uint8_t *want = erase ? malloc(b.size) : data;
-	if (erase)
-		memset(want, 0xFF, b.size);
-	struct bk_hooks h;
-	struct trigger t = { .phase = phase, .num = 1, .den = 2, .act = ACT_UNPLUG, .ahead = erase ? 4 : 60 };
-	hook(&b, &h, &t);
-	struct bk_write_report rep;
-	/* with a backup, as the CLI does by default: it also tells an erase
-	 * which sectors are blank already */
-	char path[64];
-	temp_path(path, sizeof path);
-	int rc = write_at(&b, 0, data, (uint32_t)b.size, path, &rep);
-	assert_int_equal(rc, BK_EGONE);
-	assert_true(t.fired);
-	assert_int_equal(rep.recovered, 0); /* nothing to recover on a gone device */
-	if (!strstr(b.r.err.msg, "stopped after"))
-		fail_msg("message does not say how far it got: %s", b.r.err.msg);
-	uint32_t first_run_erased = rep.erased;
-	assert_int_equal(first_run_erased, b.size / SECTOR);
-	assert_true(memcmp(b.mem, want, b.size) != 0);
-	/* the backup was saved before anything was erased, and is exact */
-	FILE *f = fopen(path, "rb");
-	assert_non_null(f);
-	uint8_t *saved = malloc(b.size);
-	assert_int_equal(fread(saved, 1, b.size, f), b.size);
-	fclose(f);
-	assert_memory_equal(saved, old, b.size);
-	free(saved);
-	unlink(path);
-	uint8_t *left = dup_mem(&b);
-	bench_close(&b);
-
-	/* Replugged: a new bench on the flash as it was left. */
-	bench_up(&b, "size=131072");
-	memcpy(b.mem, left, b.size);
-	rc = write_at(&b, 0, data, (uint32_t)b.size, path, &rep);
-	unlink(path);
-	if (rc)
-		fail_msg("re-run: %s", b.r.err.msg);
-	assert_memory_equal(b.mem, want, b.size);
-	assert_int_equal(rep.verified, b.size);
-	if (rep.erased >= first_run_erased)
-		fail_msg("re-run erased %u sectors, the first run planned %u", rep.erased, first_run_erased);
-	assert_true(rep.same > 0);
-	free(left);
-	free(want);
-	free(old);
-	bench_close(&b);
-}
-
-static void unplug_mid_write_then_rerun(void **state)
-{
-	(void)state;
-	unplug_then_rerun("program", 0);
-}
-
-static void unplug_mid_erase_then_rerun(void **state)
-{
-	(void)state;
-	unplug_then_rerun("erase", 1);
-}
-
-/* ---- Ctrl-C ----------------------------------------------------------------------- */
-
-/* The emulator raises a real SIGINT (interrupt-after) in the middle of a
- * phase; the handler sets a flag as bkspi's does. The job stops at the next
- * operation boundary with BK_EINTR, every sector before the address it
- * names is already right, and a re-run finishes. */
-static void interrupt_then_rerun(const char *phase, const char *kind)
-{
+	const struct rerun_case *c = *state;
+	const char *name = c->name;
+	int unplug = c->act == ACT_UNPLUG;
 	struct sigaction sa = { .sa_handler = on_sigint }, old_sa;
 	sigaction(SIGINT, &sa, &old_sa);
 	sigint_seen = 0;
 	struct bench b;
 	bench_up(&b, "size=131072");
-	uint8_t *want = malloc(b.size), *data = NULL;
-	if (!strcmp(kind, "program-only")) {
+	if (c->flash_seed)
+		rig_fill(b.mem, b.size, c->flash_seed);
+	else
 		memset(b.mem, 0xFF, b.size);
-		data = random_buf(b.size, 701);
-	} else if (!strcmp(kind, "erase-only")) {
-		/* every other sector holds data: 4 KiB erases, one by one */
-		rig_fill(b.mem, b.size, 702);
-		for (size_t s = 0; s < b.size; s += 2 * SECTOR)
-			memset(b.mem + s, 0xFF, SECTOR);
-	} else {
-		rig_fill(b.mem, b.size, 703);
-		data = random_buf(b.size, 704);
-	}
+	for (size_t s = 0; c->half_blank && s < b.size; s += 2 * SECTOR)
+		memset(b.mem + s, 0xFF, SECTOR);
+	uint8_t *old = dup_mem(&b), *data = c->data_seed ? random_buf(b.size, c->data_seed) : NULL;
+	uint8_t *want = malloc(b.size);
+	assert_non_null(want);
 	if (data)
 		memcpy(want, data, b.size);
 	else
 		memset(want, 0xFF, b.size);
 	struct bk_hooks h;
-	struct trigger t = { .phase = phase, .num = 1, .den = 2, .act = ACT_INTERRUPT, .ahead = 3 };
+	struct trigger t = { .phase = c->phase, .num = 1, .den = 2, .act = c->act, .ahead = c->ahead };
 	hook(&b, &h, &t);
 	struct bk_write_report rep;
 	char path[64];
 	temp_path(path, sizeof path);
 	int rc = write_at(&b, 0, data, (uint32_t)b.size, path, &rep);
-	unlink(path);
 	sigaction(SIGINT, &old_sa, NULL);
-	assert_true(t.fired);
-	assert_true(sigint_seen);
-	if (rc != BK_EINTR)
-		fail_msg("%s, Ctrl-C in %s: %s (%s)", kind, phase, bk_err_name(rc), b.r.err.msg);
-	assert_non_null(strstr(b.r.err.msg, "interrupted during"));
-	uint32_t at = addr_in(b.r.err.msg, " at 0x");
-	assert_true(at != UINT32_MAX && at > 0 && at < b.size);
-	/* Everything before the interruption point is done and correct. */
-	if (memcmp(b.mem, want, at))
-		fail_msg("%s: the flash below 0x%06X (where it stopped) is not finished", kind, at);
-	uint32_t planned = rep.erased, pages = rep.pages;
+	if (!t.fired)
+		fail_msg("%s: the %s phase never reached half-way", name, c->phase);
+	if (sigint_seen != !unplug)
+		fail_msg("%s: SIGINT %s", name, sigint_seen ? "raised by an unplug" : "never raised");
+	if (rc != (unplug ? BK_EGONE : BK_EINTR))
+		fail_msg("%s: %s (%s)", name, bk_err_name(rc), b.r.err.msg);
+	if (!strstr(b.r.err.msg, unplug ? "stopped after" : "interrupted during"))
+		fail_msg("%s: the message does not say how far it got: %s", name, b.r.err.msg);
+	/* nothing to recover: a gone device, or the user asked to stop */
+	assert_int_equal(rep.recovered, 0);
+	assert_int_equal(rep.erased, c->planned);
+	assert_true(memcmp(b.mem, want, b.size) != 0);
+	uint32_t at = 0;
+	if (!unplug) {
+		at = addr_in(b.r.err.msg, " at 0x");
+		if (at == UINT32_MAX || at == 0 || at >= b.size)
+			fail_msg("%s: the message names no address inside the flash: %s", name, b.r.err.msg);
+		if (memcmp(b.mem, want, at))
+			fail_msg("%s: the flash below 0x%06X (where it stopped) is not finished", name, at);
+	}
+	/* saved before anything was erased */
+	uint8_t *saved = take_backup(path, b.size);
+	assert_memory_equal(saved, old, b.size);
+	free(saved);
+	uint32_t pages = rep.pages;
 	uint8_t *left = dup_mem(&b);
 	bench_close(&b);
 
@@ -829,267 +874,296 @@ static void interrupt_then_rerun(const char *phase, const char *kind)
 	rc = write_at(&b, 0, data, (uint32_t)b.size, path, &rep);
 	unlink(path);
 	if (rc)
-		fail_msg("re-run after Ctrl-C: %s", b.r.err.msg);
+		fail_msg("%s, the re-run: %s", name, b.r.err.msg);
 	assert_memory_equal(b.mem, want, b.size);
 	assert_int_equal(rep.verified, b.size);
-	assert_true(rep.same >= at / SECTOR);
-	assert_true(rep.erased < planned || (planned == 0 && rep.pages < pages));
+	if (!rep.same || rep.same < at / SECTOR)
+		fail_msg("%s, the re-run: only %u sectors were found done (it stopped at 0x%06X)", name, rep.same,
+			 at);
+	if (!(rep.erased < c->planned || (c->planned == 0 && rep.pages < pages)))
+		fail_msg("%s, the re-run: erased %u sectors and programmed %u pages; the first run %u and %u", name,
+			 rep.erased, rep.pages, c->planned, pages);
 	free(left);
-	free(data);
 	free(want);
+	free(data);
+	free(old);
 	bench_close(&b);
 }
 
-static void ctrl_c_in_program_phase(void **state)
-{
-	(void)state;
-	interrupt_then_rerun("program", "program-only");
-}
+/* A read or a verify stopped half-way: it says where, and a gone
+ * programmer stays gone (no retries, no hang). */
+struct read_stop_case {
+	const char *name;
+	const char *phase; /* "read" or "verify" */
+	uint32_t seed;
+	enum action act;
+	uint64_t num, den, ahead;
+};
 
-static void ctrl_c_in_erase_phase(void **state)
-{
-	(void)state;
-	interrupt_then_rerun("erase", "erase-only");
-}
+static const struct read_stop_case read_stop_cases[] = {
+	{ .name = "unplug_mid_read", .phase = "read", .seed = 501, .act = ACT_UNPLUG, .num = 1, .den = 2,
+	  .ahead = 700 },
+	{ .name = "ctrl_c_in_read", .phase = "read", .seed = 901, .act = ACT_INTERRUPT, .num = 1, .den = 4,
+	  .ahead = 100 },
+	{ .name = "ctrl_c_in_verify", .phase = "verify", .seed = 901, .act = ACT_INTERRUPT, .num = 1, .den = 4,
+	  .ahead = 100 },
+};
 
-static void ctrl_c_in_mixed_write(void **state)
+static void read_stopped(void **state)
 {
-	(void)state;
-	interrupt_then_rerun("program", "mixed");
-}
-
-/* Ctrl-C in the backup read and while confirming: nothing erased at all. */
-static void ctrl_c_before_erasing_changes_nothing(void **state)
-{
-	(void)state;
-	static const char *const phases[] = { "backup", "confirm" };
-	for (size_t i = 0; i < 2; i++) {
-		struct bench b;
-		bench_up(&b, "size=131072");
-		rig_fill(b.mem, b.size, 801);
-		uint8_t *old = dup_mem(&b), *data = random_buf(b.size, 802);
-		char path[64];
-		temp_path(path, sizeof path);
-		struct bk_hooks h;
-		/* "confirm": cancel as the backup read ends, before confirming */
-		struct trigger t = { .phase = "backup", .num = 1, .den = i ? 1 : 2, .act = ACT_CANCEL };
-		hook(&b, &h, &t);
-		struct bk_write_report rep;
-		int rc = write_at(&b, 0, data, (uint32_t)b.size, path, &rep);
-		assert_int_equal(rc, BK_EINTR);
-		if (!strstr(b.r.err.msg, i ? "confirming" : "interrupted during backup"))
-			fail_msg("Ctrl-C in %s: %s", phases[i], b.r.err.msg);
-		assert_memory_equal(b.mem, old, b.size);
-		assert_true(no_file(path));
-		free(data);
-		free(old);
-		bench_close(&b);
-	}
-}
-
-static void ctrl_c_in_read_and_verify(void **state)
-{
-	(void)state;
+	const struct read_stop_case *c = *state;
+	int unplug = c->act == ACT_UNPLUG, verify = !strcmp(c->phase, "verify");
 	struct sigaction sa = { .sa_handler = on_sigint }, old_sa;
 	sigaction(SIGINT, &sa, &old_sa);
+	sigint_seen = 0;
 	struct bench b;
 	bench_up(&b, "size=262144");
-	rig_fill(b.mem, b.size, 901);
+	rig_fill(b.mem, b.size, c->seed);
 	uint8_t *buf = malloc(b.size);
-	static const char *const phases[] = { "read", "verify" };
-	for (size_t i = 0; i < 2; i++) {
-		sigint_seen = 0;
-		struct bk_hooks h;
-		struct trigger t = { .phase = phases[i], .num = 1, .den = 4, .act = ACT_INTERRUPT, .ahead = 100 };
-		hook(&b, &h, &t);
-		struct bk_mismatch mm;
-		int rc = i ? bk_op_verify(&b.r.job, 0, b.mem, (uint32_t)b.size, &mm)
-			   : bk_op_read(&b.r.job, "read", 0, buf, (uint32_t)b.size);
-		assert_true(sigint_seen);
-		if (rc != BK_EINTR)
-			fail_msg("Ctrl-C in %s: %s (%s)", phases[i], bk_err_name(rc), b.r.err.msg);
-		if (!strstr(b.r.err.msg, "interrupted during") || !strstr(b.r.err.msg, phases[i]))
-			fail_msg("Ctrl-C in %s: %s", phases[i], b.r.err.msg);
-		if (i == 1)
-			assert_int_equal(mm.count, 0);
-	}
+	assert_non_null(buf);
+	struct bk_hooks h;
+	struct trigger t = { .phase = c->phase, .num = c->num, .den = c->den, .act = c->act, .ahead = c->ahead };
+	hook(&b, &h, &t);
+	struct bk_mismatch mm = { 0 };
+	int rc = verify ? bk_op_verify(&b.r.job, 0, b.mem, (uint32_t)b.size, &mm)
+			: bk_op_read(&b.r.job, "read", 0, buf, (uint32_t)b.size);
 	sigaction(SIGINT, &old_sa, NULL);
+	int seen = sigint_seen;
 	sigint_seen = 0;
+	assert_true(t.fired);
+	if (seen != !unplug)
+		fail_msg("%s: SIGINT %s", c->name, seen ? "raised by an unplug" : "never raised");
+	if (rc != (unplug ? BK_EGONE : BK_EINTR))
+		fail_msg("%s: %s (%s)", c->name, bk_err_name(rc), b.r.err.msg);
+	if (unplug) {
+		/* about half of it */
+		const char *p = strstr(b.r.err.msg, "read stopped after ");
+		unsigned kib = 0, of = 0;
+		if (!p || sscanf(p, "read stopped after %u of %u KiB", &kib, &of) != 2 || of != 256 || kib < 64 ||
+		    kib > 192)
+			fail_msg("%s: unplugged half-way, the message says: %s", c->name, b.r.err.msg);
+		uint8_t sr1;
+		assert_int_equal(bk_flash_status(b.r.flash, &sr1, NULL), BK_EGONE);
+	} else if (!strstr(b.r.err.msg, "interrupted during") || !strstr(b.r.err.msg, c->phase)) {
+		fail_msg("%s: %s", c->name, b.r.err.msg);
+	}
+	/* what it compared before stopping was right */
+	if (verify)
+		assert_int_equal(mm.count, 0);
 	free(buf);
+	bench_close(&b);
+}
+
+/* ---- refused before anything is erased -------------------------------------------- */
+
+/* A write or erase that cannot go ahead (Ctrl-C before erasing, reads that
+ * never agree, a protection bkspi may not clear) must stop before the first
+ * erase: the flash is as it was, no backup is left behind, and the message
+ * says why. */
+struct refusal_case {
+	const char *name;
+	const char *config;
+	uint32_t seed; /* the flash; the data is seed + 1 */
+	int erase;     /* an erase rather than a write */
+	int backup;
+	const char *fault; /* switched on after the entry */
+	const char *cancel_in; /* Ctrl-C (the cancelled hook) in this phase... */
+	uint64_t num, den;     /* ...this far through */
+	int rc;
+	const char *words[4];
+};
+
+static const struct refusal_case refusal_cases[] = {
+	{ .name = "ctrl_c_in_backup_changes_nothing", .config = "size=131072", .seed = 801, .backup = 1,
+	  .cancel_in = "backup", .num = 1, .den = 2, .rc = BK_EINTR, .words = { "interrupted during backup" } },
+	/* as the backup read ends: the next step is confirming */
+	{ .name = "ctrl_c_while_confirming_changes_nothing", .config = "size=131072", .seed = 801, .backup = 1,
+	  .cancel_in = "backup", .num = 1, .den = 1, .rc = BK_EINTR, .words = { "confirming" } },
+	{ .name = "marginal_wire_stops_write_before_erasing", .config = "size=131072,seed=3", .seed = 1101,
+	  .backup = 1, .fault = "flip-ppm=5000", .rc = BK_EUNSTABLE, .words = { "marginal", "nothing was erased" } },
+	/* with its backup, which is what reads the flash */
+	{ .name = "marginal_wire_stops_erase_before_erasing", .config = "size=131072,seed=3", .seed = 1101,
+	  .erase = 1, .backup = 1, .fault = "flip-ppm=5000", .rc = BK_EUNSTABLE,
+	  .words = { "marginal", "nothing was erased" } },
+	{ .name = "locked_protection_refuses_write", .config = "size=65536,wp-locked=1", .seed = 1601,
+	  .rc = BK_EPROTECT, .words = { "BP=7", "CMP=0", "SRP=1", "WP#" } },
+	{ .name = "locked_protection_refuses_erase", .config = "size=65536,wp-locked=1", .seed = 1601,
+	  .erase = 1, .rc = BK_EPROTECT, .words = { "BP=7", "CMP=0", "SRP=1", "WP#" } },
+};
+
+static void refused_before_erasing(void **state)
+{
+	const struct refusal_case *c = *state;
+	struct bench b;
+	bench_up(&b, c->config);
+	rig_fill(b.mem, b.size, c->seed);
+	uint8_t *old = dup_mem(&b), *data = c->erase ? NULL : random_buf(b.size, c->seed + 1);
+	if (c->fault)
+		set(&b, "%s", c->fault);
+	struct bk_hooks h;
+	struct trigger t = { .phase = c->cancel_in, .num = c->num, .den = c->den, .act = ACT_CANCEL };
+	if (c->cancel_in)
+		hook(&b, &h, &t);
+	char path[64];
+	temp_path(path, sizeof path);
+	struct bk_write_report rep;
+	int rc = write_at(&b, 0, data, (uint32_t)b.size, c->backup ? path : NULL, &rep);
+	if (rc != c->rc)
+		fail_msg("%s: %s, not %s (%s)", c->name, bk_err_name(rc), bk_err_name(c->rc), b.r.err.msg);
+	for (size_t i = 0; i < ROWS_OF(c->words) && c->words[i]; i++)
+		if (!strstr(b.r.err.msg, c->words[i]))
+			fail_msg("%s: the message lacks '%s': %s", c->name, c->words[i], b.r.err.msg);
+	assert_memory_equal(b.mem, old, b.size);
+	if (!no_file(path))
+		fail_msg("%s: a backup was left behind", c->name);
+	free(data);
+	free(old);
 	bench_close(&b);
 }
 
 /* ---- bit flips on MISO ------------------------------------------------------------ */
 
-/* Flips are switched on after the entry, so only the job sees them. */
-static void confirmed_read_is_exact_under_flips(void **state)
-{
-	(void)state;
-	static const unsigned ppm[] = { 100, 200, 300 };
-	for (size_t i = 0; i < 3; i++)
-		for (unsigned seed = 1; seed <= 2; seed++) {
-			char config[48];
-			snprintf(config, sizeof config, "size=131072,seed=%u", seed * 7919);
-			struct bench b;
-			bench_up(&b, config);
-			rig_fill(b.mem, b.size, 1001 + seed);
-			set(&b, "flip-ppm=%u", ppm[i]);
-			uint8_t *buf = malloc(b.size);
-			struct bk_confirm rep;
-			int rc = bk_op_read_confirmed(&b.r.job, 0, buf, (uint32_t)b.size, &rep);
-			if (rc)
-				fail_msg("flip-ppm=%u seed %u: %s", ppm[i], seed, b.r.err.msg);
-			if (memcmp(buf, b.mem, b.size))
-				fail_msg("flip-ppm=%u seed %u: confirmed read differs from the flash", ppm[i], seed);
-			assert_int_equal(rep.sectors, b.size / SECTOR);
-			assert_int_equal(rep.by_reread, b.size / SECTOR);
-			assert_true(rep.corrected > 0);
-			/* An unaligned range goes through whole sectors too. */
-			rc = bk_op_read_confirmed(&b.r.job, 0x1234, buf, 0x5000, &rep);
-			assert_int_equal(rc, 0);
-			assert_memory_equal(buf, b.mem + 0x1234, 0x5000);
-			free(buf);
-			bench_close(&b);
-		}
-}
+/* Flips are switched on after the entry, so only the job sees them; every
+ * job must end exact anyway (and report the misreads it corrected). */
+struct flips_case {
+	const char *name;
+	const char *config;
+	uint32_t seed; /* the flash; 0: a Beken layout */
+	unsigned ppm;
+	void (*check)(struct bench *b, const struct flips_case *c);
+};
 
-/* Reads that never agree stop the write before anything is erased, and no
- * backup is saved. */
-static void marginal_wire_stops_before_erasing(void **state)
+static void confirmed_read_is_exact(struct bench *b, const struct flips_case *c)
 {
-	(void)state;
-	struct bench b;
-	bench_up(&b, "size=131072,seed=3");
-	rig_fill(b.mem, b.size, 1101);
-	uint8_t *old = dup_mem(&b), *data = random_buf(b.size, 1102);
-	set(&b, "flip-ppm=5000");
-	char path[64];
-	temp_path(path, sizeof path);
-	struct bk_write_report rep;
-	int rc = write_at(&b, 0, data, (uint32_t)b.size, path, &rep);
-	assert_int_equal(rc, BK_EUNSTABLE);
-	assert_non_null(strstr(b.r.err.msg, "marginal"));
-	assert_non_null(strstr(b.r.err.msg, "nothing was erased"));
-	assert_memory_equal(b.mem, old, b.size);
-	assert_true(no_file(path));
-	/* an erase too (with its backup, which is what reads the flash) */
-	rc = write_at(&b, 0, NULL, (uint32_t)b.size, path, &rep);
-	assert_int_equal(rc, BK_EUNSTABLE);
-	assert_memory_equal(b.mem, old, b.size);
-	assert_true(no_file(path));
-	free(data);
-	free(old);
-	bench_close(&b);
-}
-
-static void verify_under_flips_has_no_false_mismatch(void **state)
-{
-	(void)state;
-	for (unsigned seed = 1; seed <= 3; seed++) {
-		char config[48];
-		snprintf(config, sizeof config, "size=262144,seed=%u", seed * 104729);
-		struct bench b;
-		bench_up(&b, config);
-		rig_fill(b.mem, b.size, 1201);
-		uint8_t *want = dup_mem(&b);
-		set(&b, "flip-ppm=300");
-		struct bk_mismatch mm;
-		int rc = bk_op_verify(&b.r.job, 0, want, (uint32_t)b.size, &mm);
-		if (rc)
-			fail_msg("seed %u: %s", seed, b.r.err.msg);
-		/* A real difference is still found, exactly. */
-		want[0x2345] ^= 0x10;
-		rc = bk_op_verify(&b.r.job, 0, want, (uint32_t)b.size, &mm);
-		assert_int_equal(rc, BK_EVERIFY);
-		assert_int_equal(mm.count, 1);
-		assert_int_equal(mm.first, 0x2345);
-		assert_int_equal(mm.last, 0x2345);
-		free(want);
-		bench_close(&b);
-	}
-}
-
-/* A Beken layout under flips: sectors whose CRC-16 blocks check need no
- * second read, the rest are read again; misreads are corrected; the
- * write ends exact and the backup is the flash as it was. */
-static void beken_write_under_flips(void **state)
-{
-	(void)state;
-	struct bench b;
-	bench_up(&b, "seed=11");
-	assert_int_equal(bk_emu_synth(b.mem, b.size, 1), 0);
-	uint8_t *old = dup_mem(&b), *img = malloc(b.size);
-	assert_int_equal(bk_emu_synth(img, b.size, 2), 0);
-	set(&b, "flip-ppm=150");
-	char path[64];
-	temp_path(path, sizeof path);
-	struct bk_write_report rep;
-	int rc = write_at(&b, 0, img, (uint32_t)b.size, path, &rep);
+	uint8_t *buf = malloc(b->size);
+	assert_non_null(buf);
+	struct bk_confirm rep;
+	int rc = bk_op_read_confirmed(&b->r.job, 0, buf, (uint32_t)b->size, &rep);
 	if (rc)
-		fail_msg("%s", b.r.err.msg);
-	set(&b, "flip-ppm=0");
-	assert_memory_equal(b.mem, img, b.size);
+		fail_msg("%s: %s", c->name, b->r.err.msg);
+	if (memcmp(buf, b->mem, b->size))
+		fail_msg("%s: the confirmed read differs from the flash", c->name);
+	assert_int_equal(rep.sectors, b->size / SECTOR);
+	assert_int_equal(rep.by_reread, b->size / SECTOR);
+	assert_true(rep.corrected > 0);
+	/* An unaligned range goes through whole sectors too. */
+	rc = bk_op_read_confirmed(&b->r.job, 0x1234, buf, 0x5000, &rep);
+	assert_int_equal(rc, 0);
+	assert_memory_equal(buf, b->mem + 0x1234, 0x5000);
+	free(buf);
+}
+
+static void verify_has_no_false_mismatch(struct bench *b, const struct flips_case *c)
+{
+	uint8_t *want = dup_mem(b);
+	struct bk_mismatch mm;
+	int rc = bk_op_verify(&b->r.job, 0, want, (uint32_t)b->size, &mm);
+	if (rc)
+		fail_msg("%s: %s", c->name, b->r.err.msg);
+	/* A real difference is still found, exactly. */
+	want[0x2345] ^= 0x10;
+	rc = bk_op_verify(&b->r.job, 0, want, (uint32_t)b->size, &mm);
+	assert_int_equal(rc, BK_EVERIFY);
+	assert_int_equal(mm.count, 1);
+	assert_int_equal(mm.first, 0x2345);
+	assert_int_equal(mm.last, 0x2345);
+	free(want);
+}
+
+/* Sectors whose CRC-16 blocks check need no second read, the rest are
+ * read again; the backup of what the write changed is the flash as it
+ * was. */
+static void beken_write_is_exact(struct bench *b, const struct flips_case *c)
+{
+	uint8_t *old = dup_mem(b), *img = malloc(b->size);
+	assert_non_null(img);
+	assert_int_equal(bk_emu_synth(img, b->size, 2), 0);
+	char path[64];
+	temp_path(path, sizeof path);
+	struct bk_write_report rep;
+	int rc = write_at(b, 0, img, (uint32_t)b->size, path, &rep);
+	if (rc)
+		fail_msg("%s: %s", c->name, b->r.err.msg);
+	set(b, "flip-ppm=0");
+	assert_memory_equal(b->mem, img, b->size);
 	assert_true(rep.confirm.by_crc > 0);
 	assert_true(rep.confirm.by_reread > 0);
 	assert_true(rep.confirm.corrected > 0);
 	assert_int_equal(rep.confirm.sectors, rep.confirm.by_crc + rep.confirm.by_reread);
-	FILE *f = fopen(path, "rb");
-	assert_non_null(f);
-	uint8_t *saved = malloc(b.size);
-	assert_int_equal(fread(saved, 1, b.size, f), b.size);
-	fclose(f);
-	unlink(path);
-	/* The backup of what this write changed is exact. */
-	for (size_t s = 0; s < b.size; s += SECTOR)
+	uint8_t *saved = take_backup(path, b->size);
+	for (size_t s = 0; s < b->size; s += SECTOR)
 		if (memcmp(old + s, img + s, SECTOR) && memcmp(saved + s, old + s, SECTOR))
-			fail_msg("backup sector 0x%06zX (changed by the write) differs from the old flash", s);
+			fail_msg("%s: backup sector 0x%06zX (changed by the write) differs from the old flash",
+				 c->name, s);
 	free(saved);
 	free(img);
 	free(old);
-	bench_close(&b);
 }
 
-/* The backup is of the whole flash; under flips the sectors the write does
- * not touch must not be saved with misread bytes either. */
-/* By default a write confirms the sectors it changes (the rest stays on
- * the chip); confirm_all (--confirm) makes every byte of the backup exact. */
-static void backup_is_exact_under_flips(void **state)
+/* By default a write confirms only the sectors it changes (the rest stays
+ * on the chip); confirm_all (--confirm) must make every byte of the whole
+ * flash's backup exact, untouched sectors included. */
+static void confirmed_backup_is_exact(struct bench *b, const struct flips_case *c)
 {
-	(void)state;
-	struct bench b;
-	bench_up(&b, "size=262144,seed=5");
-	rig_fill(b.mem, b.size, 1301);
-	uint8_t *old = dup_mem(&b), data[4096];
-	rig_fill(data, sizeof data, 1302);
-	set(&b, "flip-ppm=200");
+	uint8_t *old = dup_mem(b), data[4096];
+	rig_fill(data, sizeof data, c->seed + 1);
 	char path[64];
 	temp_path(path, sizeof path);
 	struct bk_write_report rep;
-	int rc = write_with(&b, 0x10000, data, sizeof data, path, 1, &rep);
+	int rc = write_with(b, 0x10000, data, sizeof data, path, 1, &rep);
 	if (rc)
-		fail_msg("%s", b.r.err.msg);
-	set(&b, "flip-ppm=0");
-	assert_memory_equal(b.mem + 0x10000, data, sizeof data);
-	FILE *f = fopen(path, "rb");
-	assert_non_null(f);
-	uint8_t *saved = malloc(b.size);
-	assert_int_equal(fread(saved, 1, b.size, f), b.size);
-	fclose(f);
-	unlink(path);
-	size_t bad = 0, first = 0, size = b.size;
-	for (size_t i = 0; i < size; i++)
+		fail_msg("%s: %s", c->name, b->r.err.msg);
+	set(b, "flip-ppm=0");
+	assert_memory_equal(b->mem + 0x10000, data, sizeof data);
+	uint8_t *saved = take_backup(path, b->size);
+	size_t bad = 0, first = 0;
+	for (size_t i = 0; i < b->size; i++)
 		if (saved[i] != old[i] && !bad++)
 			first = i;
 	free(saved);
 	free(old);
-	bench_close(&b);
 	if (bad)
-		fail_msg("the backup differs from the flash before the write in %zu bytes (first 0x%06zX); "
+		fail_msg("%s: the backup differs from the flash before the write in %zu bytes (first 0x%06zX); "
 			 "only %u of %zu sectors were confirmed",
-			 bad, first, rep.confirm.sectors, size / SECTOR);
+			 c->name, bad, first, rep.confirm.sectors, b->size / SECTOR);
 }
 
-/* ---- the flash itself misbehaves ------------------------------------------------------ */
+static const struct flips_case flips_cases[] = {
+	{ "confirmed_read_is_exact_under_100ppm_flips_a", "size=131072,seed=7919", 1002, 100,
+	  confirmed_read_is_exact },
+	{ "confirmed_read_is_exact_under_100ppm_flips_b", "size=131072,seed=15838", 1003, 100,
+	  confirmed_read_is_exact },
+	{ "confirmed_read_is_exact_under_200ppm_flips_a", "size=131072,seed=7919", 1002, 200,
+	  confirmed_read_is_exact },
+	{ "confirmed_read_is_exact_under_200ppm_flips_b", "size=131072,seed=15838", 1003, 200,
+	  confirmed_read_is_exact },
+	{ "confirmed_read_is_exact_under_300ppm_flips_a", "size=131072,seed=7919", 1002, 300,
+	  confirmed_read_is_exact },
+	{ "confirmed_read_is_exact_under_300ppm_flips_b", "size=131072,seed=15838", 1003, 300,
+	  confirmed_read_is_exact },
+	{ "verify_under_flips_has_no_false_mismatch_a", "size=262144,seed=104729", 1201, 300,
+	  verify_has_no_false_mismatch },
+	{ "verify_under_flips_has_no_false_mismatch_b", "size=262144,seed=209458", 1201, 300,
+	  verify_has_no_false_mismatch },
+	{ "verify_under_flips_has_no_false_mismatch_c", "size=262144,seed=314187", 1201, 300,
+	  verify_has_no_false_mismatch },
+	{ "beken_write_under_flips", "seed=11", 0, 150, beken_write_is_exact },
+	{ "backup_is_exact_under_flips", "size=262144,seed=5", 1301, 200, confirmed_backup_is_exact },
+};
+
+static void under_flips(void **state)
+{
+	const struct flips_case *c = *state;
+	struct bench b;
+	bench_up(&b, c->config);
+	if (c->seed)
+		rig_fill(b.mem, b.size, c->seed);
+	else
+		assert_int_equal(bk_emu_synth(b.mem, b.size, 1), 0);
+	set(&b, "flip-ppm=%u", c->ppm);
+	c->check(&b, c);
+	bench_close(&b);
+}
 
 /* Time a write with the flash stuck busy: the timeout follows the
  * operation (page program < 4K erase < 64K erase). */
@@ -1162,29 +1236,6 @@ static void stuck_wip_mid_write_names_the_page(void **state)
 	bench_close(&b);
 }
 
-static void locked_protection_refuses_before_erasing(void **state)
-{
-	(void)state;
-	struct bench b;
-	bench_up(&b, "size=65536,wp-locked=1");
-	rig_fill(b.mem, b.size, 1601);
-	uint8_t *old = dup_mem(&b), *data = random_buf(b.size, 1602);
-	struct bk_write_report rep;
-	int rc = write_at(&b, 0, data, (uint32_t)b.size, NULL, &rep);
-	assert_int_equal(rc, BK_EPROTECT);
-	static const char *const words[] = { "BP=7", "CMP=0", "SRP=1", "WP#" };
-	for (size_t i = 0; i < 4; i++)
-		if (!strstr(b.r.err.msg, words[i]))
-			fail_msg("message lacks '%s': %s", words[i], b.r.err.msg);
-	assert_memory_equal(b.mem, old, b.size);
-	rc = write_at(&b, 0, NULL, (uint32_t)b.size, NULL, &rep);
-	assert_int_equal(rc, BK_EPROTECT);
-	assert_memory_equal(b.mem, old, b.size);
-	free(data);
-	free(old);
-	bench_close(&b);
-}
-
 static void unprogrammable_byte_is_reported_by_address(void **state)
 {
 	(void)state;
@@ -1232,36 +1283,36 @@ static void entry_gives_up_after_bounded_attempts(void **state)
 	bench_close(&b);
 }
 
+
+/* One cmocka test per table row, named by the row, so a failure says which
+ * scenario broke. */
+#define ADD_ROWS(driver, table)                                                                      \
+	for (size_t i_ = 0; i_ < ROWS_OF(table); i_++)                                                \
+		tests[n++] = (struct CMUnitTest){ .name = (table)[i_].name, .test_func = (driver),     \
+						  .initial_state = (void *)&(table)[i_] }
+#define ADD(f) tests[n++] = (struct CMUnitTest)cmocka_unit_test(f)
+
 int main(void)
 {
-	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(read_survives_one_usb_fault_anywhere),
-		cmocka_unit_test(status_read_survives_one_usb_fault),
-		cmocka_unit_test(timeout_message_counts_replies),
-		cmocka_unit_test(entry_survives_one_usb_fault),
-		cmocka_unit_test(write_survives_one_usb_fault_anywhere),
-		cmocka_unit_test(unprotect_survives_one_usb_fault),
-		cmocka_unit_test(fault_in_erase_or_program_is_recovered),
-		cmocka_unit_test(fault_during_recovery_is_recovered),
-		cmocka_unit_test(fault_in_verify_is_no_mismatch),
-		cmocka_unit_test(unplug_mid_read),
-		cmocka_unit_test(unplug_mid_write_then_rerun),
-		cmocka_unit_test(unplug_mid_erase_then_rerun),
-		cmocka_unit_test(ctrl_c_in_program_phase),
-		cmocka_unit_test(ctrl_c_in_erase_phase),
-		cmocka_unit_test(ctrl_c_in_mixed_write),
-		cmocka_unit_test(ctrl_c_before_erasing_changes_nothing),
-		cmocka_unit_test(ctrl_c_in_read_and_verify),
-		cmocka_unit_test(confirmed_read_is_exact_under_flips),
-		cmocka_unit_test(marginal_wire_stops_before_erasing),
-		cmocka_unit_test(verify_under_flips_has_no_false_mismatch),
-		cmocka_unit_test(beken_write_under_flips),
-		cmocka_unit_test(backup_is_exact_under_flips),
-		cmocka_unit_test(stuck_wip_timeout_scales_with_the_operation),
-		cmocka_unit_test(stuck_wip_mid_write_names_the_page),
-		cmocka_unit_test(locked_protection_refuses_before_erasing),
-		cmocka_unit_test(unprogrammable_byte_is_reported_by_address),
-		cmocka_unit_test(entry_gives_up_after_bounded_attempts),
-	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	struct CMUnitTest tests[8 + ROWS_OF(one_fault_cases) + ROWS_OF(rerun_cases) + ROWS_OF(read_stop_cases) +
+				ROWS_OF(refusal_cases) + ROWS_OF(flips_cases)];
+	size_t n = 0;
+	ADD_ROWS(survives_one_usb_fault, one_fault_cases);
+	ADD(timeout_message_counts_replies);
+	ADD(fault_in_erase_or_program_is_recovered);
+	ADD(fault_during_recovery_is_recovered);
+	ADD(fault_in_verify_is_no_mismatch);
+	ADD_ROWS(read_stopped, read_stop_cases);
+	ADD_ROWS(stopped_then_rerun, rerun_cases);
+	ADD_ROWS(refused_before_erasing, refusal_cases);
+	ADD_ROWS(under_flips, flips_cases);
+	ADD(stuck_wip_timeout_scales_with_the_operation);
+	ADD(stuck_wip_mid_write_names_the_page);
+	ADD(unprogrammable_byte_is_reported_by_address);
+	ADD(entry_gives_up_after_bounded_attempts);
+	if (n != ROWS_OF(tests)) {
+		fprintf(stderr, "%zu tests listed, %zu slots\n", n, ROWS_OF(tests));
+		return 1;
+	}
+	return _cmocka_run_group_tests("test_faults", tests, n, NULL, NULL);
 }
