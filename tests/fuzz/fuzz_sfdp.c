@@ -3,6 +3,7 @@
  * bk_emu_sfdp_build's output read back. */
 #include <string.h>
 
+#include "emu/emu.h"
 #include "fuzz.h"
 #include "spi/chips.h"
 #include "base/limits.h"
