@@ -170,7 +170,7 @@ chip_is "read --no-reset leaves it in SPI mode" spi
 sim --sim-config wire=miso-open detect
 expect_rc 4 "entry failure (exit)"
 chip_is "a failed run releases it too" running
-mkimg bad.bin 4096
+mkimg bad.bin 4096 zero  # bit 0 of the bad byte must need programming
 sim --sim-config bad-byte=0x8010 --offset 0x8000 --no-backup write bad.bin
 expect_rc 1 "verify failure (exit)"
 chip_is "a failed write releases it" running
