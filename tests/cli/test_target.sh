@@ -153,7 +153,8 @@ expect_json "reset --json (ok)" .ok true
 # The emulated chip keeps its mode across runs (img.bin.chip), as a powered
 # chip does: what each command leaves behind is checked on the chip itself.
 newcase chip_state
-mkimg img.bin 65536
+# blank, so the worn byte below must be programmed from 1 to 0
+mkimg img.bin 65536 ff
 chip_is() { # NAME MODE
 	check "$1" "the chip is $(cat img.bin.chip 2>/dev/null), expected $2" test "$(cat img.bin.chip 2>/dev/null)" = "$2"
 }
@@ -170,7 +171,7 @@ chip_is "read --no-reset leaves it in SPI mode" spi
 sim --sim-config wire=miso-open detect
 expect_rc 4 "entry failure (exit)"
 chip_is "a failed run releases it too" running
-mkimg bad.bin 4096 zero  # bit 0 of the bad byte must need programming
+mkimg bad.bin 4096 zero
 sim --sim-config bad-byte=0x8010 --offset 0x8000 --no-backup write bad.bin
 expect_rc 1 "verify failure (exit)"
 chip_is "a failed write releases it" running
