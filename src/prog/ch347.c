@@ -141,16 +141,24 @@ static void put_data(struct builder *b, uint8_t cmd, const struct bk_spi_frame *
 	}
 }
 
+/* A read-only command runs to its end whatever the host does, so after a
+ * failed stream everything it still owes must be drained: reads go in
+ * bursts small enough for bk_usb_drain() to collect. */
+#define READ_BURST (16 * DATA_MAX)
+
 static void put_read(struct builder *b, size_t count)
 {
-	uint8_t *m = put_msg(b, CMD_IN, 4, 0);
-	for (int k = 0; k < 4; k++)
-		m[k] = (uint8_t)(count >> (8 * k));
-	for (size_t left = count; left; ) {
-		size_t n = left < DATA_MAX ? left : DATA_MAX;
-		b->p->in_len[b->n_in++] = (uint16_t)(HDR + n);
-		b->in_off += HDR + n;
-		left -= n;
+	for (size_t burst; count; count -= burst) {
+		burst = count < READ_BURST ? count : READ_BURST;
+		uint8_t *m = put_msg(b, CMD_IN, 4, 0);
+		for (int k = 0; k < 4; k++)
+			m[k] = (uint8_t)(burst >> (8 * k));
+		for (size_t left = burst; left;) {
+			size_t n = left < DATA_MAX ? left : DATA_MAX;
+			b->p->in_len[b->n_in++] = (uint16_t)(HDR + n);
+			b->in_off += HDR + n;
+			left -= n;
+		}
 	}
 }
 
@@ -175,9 +183,9 @@ static int reserve(struct ch347 *p, const struct bk_spi_frame *f, size_t n)
 	for (size_t i = 0; i < n; i++) {
 		size_t d = duplex_end(&f[i]), c = f[i].rx ? chunks(d) : chunks(f[i].len);
 		size_t tail = f[i].rx ? chunks(f[i].len - d) : 0;
-		msgs += 3 + c;
+		msgs += 2 + c + (tail + 15) / 16;
 		replies += c + tail;
-		out += 2 * (HDR + CS_LEN) + HDR + 4 + c * HDR + (f[i].rx ? d : f[i].len);
+		out += 2 * (HDR + CS_LEN) + (tail + 15) / 16 * (HDR + 4) + c * HDR + (f[i].rx ? d : f[i].len);
 		in += (c + tail) * HDR + (f[i].rx ? f[i].len : c * ACK_LEN);
 	}
 	int r = grow((void **)&p->out, &p->out_cap, out, 1, p->err);
@@ -190,17 +198,22 @@ static int reserve(struct ch347 *p, const struct bk_spi_frame *f, size_t n)
 	return r;
 }
 
-/* Runs what the builder holds; on failure leaves nothing stale behind. */
+/* Runs what the builder holds; on failure leaves nothing stale behind:
+ * the replies still owed are drained and CS0 is released, since the
+ * release that ended the stream may never have been sent. */
 static int run(struct ch347 *p, const struct builder *b)
 {
 	int r = bk_usb_stream(p->usb, p->out, p->out_len, b->n_out, p->in, p->in_len, b->n_in);
 	if (r) {
 		struct bk_err keep = *p->err;
-		if (r != BK_EGONE && bk_usb_drain(p->usb) == 0)
-			*p->err = keep;
-		return r;
+		if (r == BK_EGONE || bk_usb_drain(p->usb))
+			return r;
+		static const uint8_t release[HDR + CS_LEN] = { CMD_CS, CS_LEN, 0, CS_RELEASE };
+		static const uint16_t len = sizeof release;
+		bk_usb_stream(p->usb, release, &len, 1, NULL, NULL, 0);
+		*p->err = keep;
 	}
-	return 0;
+	return r;
 }
 
 /* A reply whose header is not the one asked for means the two sides are

@@ -148,7 +148,12 @@ int bk_target_enter(struct bk_prog *p, enum bk_target_kind kind, struct bk_entry
 	int r = entry_attempts(p, rep);
 	if (r)
 		return r;
-	r = bk_prog_set_clock(p, 0);
+	/* Setting the clock again changes nothing: a USB hiccup is retried. */
+	for (unsigned i = 0; i < BK_ENTRY_ATTEMPTS; i++) {
+		r = bk_prog_set_clock(p, 0);
+		if (!bk_err_transient(r))
+			break;
+	}
 	return r ? bk_err_ctx(bk_prog_err(p), r, "back to the data clock after the Beken entry") : 0;
 }
 
