@@ -723,7 +723,7 @@ static void add_clock_hint(struct app *a, int r)
 	uint32_t hz = a->o.spi_hz ? a->o.spi_hz : BK_CH347_DEFAULT_HZ;
 	size_t n = strlen(a->err.msg);
 	snprintf(a->err.msg + n, sizeof a->err.msg - n,
-		 "; at %g MHz the wiring may be too long for the CH347: run again with a lower --spi-clock (e.g. %g M)",
+		 "; at %g MHz the wiring may be too long for the CH347: run again with a lower --spi-clock (e.g. --spi-clock %gM)",
 		 hz / 1e6, hz / 2e6 < 0.46875 ? 0.46875 : hz / 2e6);
 }
 
