@@ -74,6 +74,9 @@ struct bkspi_config {
 	const struct bk_prog_driver *const *drivers;
 	void *driver_arg;                 /* handed to the chosen driver's open */
 	uint32_t spi_hz;                  /* data clock; 0: the driver's default */
+	/* The programmer line wired to CEN ("cs1", "gpio4": the CH347's);
+	 * NULL: the driver's default. */
+	const char *cen;
 	enum bkspi_target target;
 	/* phase: "backup", "read", "confirm", "erase", "program", "verify" */
 	void (*progress)(void *user, const char *phase, uint64_t done, uint64_t total);
@@ -131,6 +134,9 @@ struct bkspi_detect_report {
 	struct bkspi_entry entry;
 	struct bkspi_flash flash;
 	struct bkspi_status_regs status;
+	/* What the driver says about the programmer (CH347: variant, mode,
+	 * clock, CEN line); "" when it has nothing to add. */
+	char programmer[192];
 };
 
 struct bkspi_confirm_report {

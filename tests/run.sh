@@ -26,13 +26,22 @@ count() { # file pattern -> number on the first matching line, else 0
 
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
-for t in "$build"/tests/unit/test_* "$build"/tests/emu/test_*; do
+# Emulator tests run twice: on the CH341A and, with BKSPI_RIG=ch347, on the
+# CH347 (tests/emu/rig.h).
+set --
+for t in "$build"/tests/emu/test_*; do
+	set -- "$@" "$t@ch347"
+done
+for t in "$build"/tests/unit/test_* "$build"/tests/emu/test_* "$@"; do
+	rig=ch341a
+	case "$t" in *@ch347) rig=ch347 t=${t%@ch347} ;; esac
 	case "$t" in *.d|*.o) continue ;; esac
 	[ -x "$t" ] || continue
 	name=${t#"$build"/tests/}
 	in_subset "$name" || continue
+	[ "$rig" = ch347 ] && name="$name[ch347]"
 	# cmocka tests find ../shared relative to the project root.
-	(cd "$root" && $wrap "$t") >"$log" 2>&1
+	(cd "$root" && BKSPI_RIG=$rig $wrap "$t") >"$log" 2>&1
 	rc=$?
 	p=$(count "$log" '^\[  PASSED  \]')
 	f=$(count "$log" '^\[  FAILED  \] [0-9]+ test')

@@ -4,7 +4,10 @@
 
 #include <ctype.h>
 #include <getopt.h>
+#include <stdlib.h>
 #include <string.h>
+
+#include "prog/prog.h"
 
 const char bk_usage[] =
 	"usage: bkspi [options] COMMAND [FILE]\n"
@@ -29,7 +32,11 @@ const char bk_usage[] =
 	"                line OK/WARN/FAIL with the fix\n"
 	"\n"
 	"options:\n"
-	"  -p, --programmer NAME  ch341a (default) or sim (the built-in simulated CH341A)\n"
+	"  -p, --programmer NAME  ch341a (default), ch347, or sim / sim347 (the built-in\n"
+	"                         simulated CH341A / CH347)\n"
+	"      --spi-clock HZ     ch347: SPI data clock, 60M 30M 15M (default) 7.5M 3.75M\n"
+	"                         1.875M 937.5k 468.75k; lower it when long wires fail verify\n"
+	"      --cen LINE         ch347: the line wired to CEN: cs1 (default) or gpio0..gpio7\n"
 	"  -t, --target NAME      beken (default: CEN pulse + 0xD2 entry) or spi (plain flash)\n"
 	"      --offset N         start address (decimal, 0x hex, K/M suffix)\n"
 	"      --length N         byte count (same forms)\n"
@@ -64,7 +71,9 @@ const char bk_usage[] =
 	"\n"
 	"Wiring (CH341A -> Beken): D0->P21 CSN, D3->P20 SCK, D5->P22 SI, D7<-P23 SO,\n"
 	"D2->CEN, GND, 3.3 V. Many black CH341A boards put 5 V on the data lines:\n"
-	"use a 3.3 V-modded board for BK chips. Set the jumper to I2C/SPI.\n";
+	"use a 3.3 V-modded board for BK chips. Set the jumper to I2C/SPI.\n"
+	"Wiring (CH347 -> Beken): CS0->P21, SCK->P20, MOSI->P22, MISO<-P23, CS1 (or the\n"
+	"--cen GPIO)->CEN, GND, 3.3 V. A CH347T's mode switch must be on mode 1.\n";
 
 int bk_parse_num(const char *s, uint64_t max, uint64_t *out)
 {
@@ -99,6 +108,24 @@ int bk_parse_num(const char *s, uint64_t max, uint64_t *out)
 	return 0;
 }
 
+int bk_parse_hz(const char *s, uint32_t *out)
+{
+	if (!s || !isdigit((unsigned char)*s))
+		return BK_EINVAL;
+	char *end;
+	double v = strtod(s, &end);
+	if (*end == 'k' || *end == 'K')
+		v *= 1e3, end++;
+	else if (*end == 'M')
+		v *= 1e6, end++;
+	if (!strcmp(end, "Hz") || !strcmp(end, "hz"))
+		end += 2;
+	if (*end || v < 1 || v > 4e9 || v != (double)(uint64_t)v)
+		return BK_EINVAL;
+	*out = (uint32_t)v;
+	return 0;
+}
+
 static const struct {
 	const char *name;
 	enum bk_cmd cmd;
@@ -111,11 +138,13 @@ static const struct {
 
 enum { O_OFFSET = 256, O_LENGTH, O_LABEL, O_NO_BACKUP, O_NO_VERIFY, O_NO_RESET, O_FORCE, O_JSON,
        O_SIM_IMAGE, O_SIM_CONFIG, O_KEEP_RF, O_KEEP_TUYA, O_CONFIRM, O_TUYA_KEYS, O_SHOW_SECRETS,
-       O_OBK_TEMPLATE };
+       O_OBK_TEMPLATE, O_CEN, O_SPI_CLOCK };
 
 static const struct option long_opts[] = {
 	{ "programmer", required_argument, NULL, 'p' },
 	{ "target", required_argument, NULL, 't' },
+	{ "cen", required_argument, NULL, O_CEN },
+	{ "spi-clock", required_argument, NULL, O_SPI_CLOCK },
 	{ "offset", required_argument, NULL, O_OFFSET },
 	{ "length", required_argument, NULL, O_LENGTH },
 	{ "label", required_argument, NULL, O_LABEL },
@@ -160,6 +189,25 @@ static int num_arg(const char *name, const char *val, uint64_t *out, int *has, s
 	return 0;
 }
 
+/* The CH347 has the clock and the CEN choice; the CH341A has neither. */
+static int ch347_opts(const struct bk_opts *o, struct bk_err *err)
+{
+	int ch347 = !strcmp(o->programmer, "ch347") || !strcmp(o->programmer, "sim347");
+	if ((o->cen || o->spi_hz) && !ch347)
+		return bk_fail(err, BK_EINVAL, "--%s applies to -p ch347 (or sim347) only: the %s has a fixed %s",
+			       o->cen ? "cen" : "spi-clock", o->programmer,
+			       o->cen ? "CEN pin (D2)" : "SPI clock (about 1.5 MHz)");
+	return 0;
+}
+
+static int clock_arg(const char *val, uint32_t *hz, struct bk_err *err)
+{
+	if (bk_parse_hz(val, hz) || *hz > BK_CH347_MAX_HZ || *hz < BK_CH347_MIN_HZ)
+		return bk_fail(err, BK_EINVAL,
+			       "--spi-clock '%s' is not a clock from 468.75k to 60M (Hz, or a k/M suffix: 30M, 1.875M)", val);
+	return 0;
+}
+
 /* The Tuya options apply to the commands that see a whole image. */
 static int tuya_opts(const struct bk_opts *o, struct bk_err *err)
 {
@@ -183,8 +231,9 @@ int bk_args_parse(int argc, char **argv, struct bk_opts *o, struct bk_err *err)
 	while (!r && (c = getopt_long(argc, argv, ":p:t:qvhV", long_opts, NULL)) != -1) {
 		switch (c) {
 		case 'p':
-			if (strcmp(optarg, "ch341a") && strcmp(optarg, "sim"))
-				r = bk_fail(err, BK_EINVAL, "unknown programmer '%s': use ch341a or sim", optarg);
+			if (strcmp(optarg, "ch341a") && strcmp(optarg, "ch347") && strcmp(optarg, "sim") &&
+			    strcmp(optarg, "sim347"))
+				r = bk_fail(err, BK_EINVAL, "unknown programmer '%s': use ch341a, ch347, sim or sim347", optarg);
 			o->programmer = optarg;
 			break;
 		case 't':
@@ -195,6 +244,12 @@ int bk_args_parse(int argc, char **argv, struct bk_opts *o, struct bk_err *err)
 			else
 				r = bk_fail(err, BK_EINVAL, "unknown target '%s': use beken or spi", optarg);
 			break;
+		case O_CEN:
+			if (bk_ch347_cen_valid(optarg) < 0)
+				r = bk_fail(err, BK_EINVAL, "--cen '%s': use cs1 or gpio0 to gpio7", optarg);
+			o->cen = optarg;
+			break;
+		case O_SPI_CLOCK: r = clock_arg(optarg, &o->spi_hz, err); break;
 		case O_OFFSET: r = num_arg("offset", optarg, &o->offset, &o->has_offset, err); break;
 		case O_LENGTH: r = num_arg("length", optarg, &o->length, &o->has_length, err); break;
 		case O_LABEL: o->label = optarg; break;
@@ -245,7 +300,8 @@ int bk_args_parse(int argc, char **argv, struct bk_opts *o, struct bk_err *err)
 			return bk_fail(err, BK_EINVAL, "unexpected argument '%s' after %s", argv[optind], o->cmd_name);
 		if (o->file && !*o->file)
 			return bk_fail(err, BK_EINVAL, "empty file name");
-		return tuya_opts(o, err);
+		int rc = ch347_opts(o, err);
+		return rc ? rc : tuya_opts(o, err);
 	}
 	return bk_fail(err, BK_EINVAL, "unknown command '%s'; commands: detect read write verify erase enter reset info doctor",
 		       o->cmd_name);

@@ -13,7 +13,9 @@ struct bk_opts {
 	enum bk_cmd cmd;
 	const char *cmd_name;
 	const char *file;
-	const char *programmer;   /* "ch341a" or "sim" */
+	const char *programmer;   /* "ch341a", "ch347", "sim" or "sim347" */
+	const char *cen;          /* CH347: the line wired to CEN; NULL: cs1 */
+	uint32_t spi_hz;          /* CH347: --spi-clock; 0: the driver's default */
 	enum bkspi_target target;
 	uint64_t offset, length;
 	int has_offset, has_length;
@@ -30,6 +32,9 @@ struct bk_opts {
 /* Parses a byte count or address: decimal, 0x hex, optional K or M
  * (KiB, MiB) suffix. Rejects signs, garbage and values above max. */
 int bk_parse_num(const char *s, uint64_t max, uint64_t *out);
+/* Parses a clock: Hz, or k/M (10^3, 10^6) with decimals, "Hz" allowed:
+ * "15M", "1.875MHz", "468750". */
+int bk_parse_hz(const char *s, uint32_t *out);
 
 int bk_args_parse(int argc, char **argv, struct bk_opts *o, struct bk_err *err);
 

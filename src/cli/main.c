@@ -195,12 +195,12 @@ static void on_progress(void *user, const char *phase, uint64_t done, uint64_t t
 	bk_progress_update(&a->progress, phase, done, total);
 }
 
-static const struct bk_prog_driver *const cli_drivers[] = { &bk_emu_driver, NULL };
+static const struct bk_prog_driver *const cli_drivers[] = { &bk_emu_driver, &bk_emu_driver_ch347, NULL };
 
 static int open_programmer(struct app *a)
 {
 	static char image[4200];
-	if (!strcmp(a->o.programmer, "sim")) {
+	if (!strncmp(a->o.programmer, "sim", 3)) {
 		const char *path = a->o.sim_image;
 		if (!path) {
 			int r = sim_default_image(a, image, sizeof image);
@@ -221,7 +221,8 @@ static int open_programmer(struct app *a)
 	}
 	struct bkspi_config cfg = {
 		.programmer = a->o.programmer, .drivers = cli_drivers, .driver_arg = &a->sim,
-		.target = a->o.target, .progress = on_progress, .note = on_note, .user = a,
+		.target = a->o.target, .spi_hz = a->o.spi_hz, .cen = a->o.cen,
+		.progress = on_progress, .note = on_note, .user = a,
 		.cancel = &interrupted,
 	};
 	a->h = bkspi_new(&cfg);
@@ -646,6 +647,10 @@ static int run(struct app *a)
 	}
 	if (r)
 		return r;
+	if (d.programmer[0]) {
+		jset_str(a->out, "programmer_detail", d.programmer);
+		say(a, "programmer  %s\n", d.programmer);
+	}
 	report_entry(a, &d.entry);
 	report_flash(a, &d.flash);
 
@@ -703,12 +708,25 @@ static void add_resume_hint(struct app *a, int r)
 	int saved = a->backup[0] && access(a->backup, F_OK) == 0;
 	char hint[sizeof a->err.msg];
 	snprintf(hint, sizeof hint, "; %srun the same command again%s%s%.200s",
-		 r == BK_EINTR ? "" : "reconnect the CH341A and ",
+		 r == BK_EINTR ? "" : strstr(a->o.programmer, "347") ? "reconnect the CH347 and " : "reconnect the CH341A and ",
 		 changes ? ": it redoes only what still differs, then verifies" : "",
 		 saved ? "; the backup is " : "", saved ? a->backup : "");
 	size_t n = strlen(a->err.msg);
 	snprintf(a->err.msg + n, sizeof a->err.msg - n, "%s", hint);
 }
+/* On a fast programmer, reads that disagree or a verify that fails are
+ * most often a clock too fast for the wires. */
+static void add_clock_hint(struct app *a, int r)
+{
+	if ((r != BK_EVERIFY && r != BK_EUNSTABLE) || !strstr(a->o.programmer, "347"))
+		return;
+	uint32_t hz = a->o.spi_hz ? a->o.spi_hz : BK_CH347_DEFAULT_HZ;
+	size_t n = strlen(a->err.msg);
+	snprintf(a->err.msg + n, sizeof a->err.msg - n,
+		 "; at %g MHz the wiring may be too long for the CH347: run again with a lower --spi-clock (e.g. --spi-clock %gM)",
+		 hz / 1e6, hz / 2e6 < 0.46875 ? 0.46875 : hz / 2e6);
+}
+
 int main(int argc, char **argv)
 {
 	struct app a = { 0 };
@@ -741,8 +759,10 @@ int main(int argc, char **argv)
 	report_stats(&a);
 
 	int code = exit_code(r);
-	if (r)
+	if (r) {
 		add_resume_hint(&a, r);
+		add_clock_hint(&a, r);
+	}
 	json_object_object_add(a.out, "ok", json_object_new_boolean(r == 0));
 	jset_int(a.out, "exit", code);
 	if (r) {

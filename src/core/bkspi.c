@@ -121,7 +121,7 @@ static int connect_prog(bkspi *h)
 	const struct bk_prog_driver *drv = bk_prog_find(h->cfg.programmer, h->cfg.drivers);
 	if (!drv)
 		return bk_fail(&h->err, BK_EINVAL, "unknown programmer '%s'", h->cfg.programmer);
-	struct bk_prog_config pc = { .spi_hz = h->cfg.spi_hz, .note = note, .note_user = h,
+	struct bk_prog_config pc = { .spi_hz = h->cfg.spi_hz, .cen = h->cfg.cen, .note = note, .note_user = h,
 				     .driver_arg = h->cfg.driver_arg };
 	return bk_prog_open(drv, &pc, &h->err, &h->prog);
 }
@@ -191,6 +191,7 @@ int bkspi_detect(bkspi *h, struct bkspi_detect_report *rep)
 	int r = bkspi_enter(h, &rep->entry, &rep->flash);
 	if (r)
 		return r;
+	bk_prog_describe(h->prog, rep->programmer, sizeof rep->programmer);
 	const struct bk_flash_info *in = bk_flash_info(h->flash);
 	struct bkspi_status_regs *s = &rep->status;
 	r = bk_flash_status(h->flash, &s->sr1, &s->sr2);

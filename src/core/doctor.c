@@ -93,7 +93,7 @@ static int open_steps(bkspi *h, struct report *r, int simulated)
 int bkspi_doctor(bkspi *h, struct bkspi_check out[BKSPI_DOCTOR_MAX], size_t *n)
 {
 	struct report r = { .c = out };
-	int rc = open_steps(h, &r, !strcmp(bkspi_programmer(h), "sim"));
+	int rc = open_steps(h, &r, !strncmp(bkspi_programmer(h), "sim", 3));
 	struct bkspi_detect_report d;
 	if (!rc) {
 		rc = bkspi_detect(h, &d);

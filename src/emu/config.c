@@ -8,7 +8,7 @@
 #include "base/limits.h"
 #include "emu/internal.h"
 
-enum kind { K_BOOL, K_NUM, K_IMAGE, K_STYLE, K_WIRE };
+enum kind { K_BOOL, K_NUM, K_IMAGE, K_STYLE, K_WIRE, K_PROG, K_CEN };
 
 static const struct key {
 	const char *name;
@@ -19,6 +19,10 @@ static const struct key {
 #define NUM(n, f, m) { n, K_NUM, offsetof(struct emu_config, f), sizeof(((struct emu_config *)0)->f), m }
 #define BOOL(n, f) { n, K_BOOL, offsetof(struct emu_config, f), sizeof(int), 1 }
 	{ "image", K_IMAGE, 0, 0, 0 },
+	{ "programmer", K_PROG, 0, 0, 0 },
+	{ "cen", K_CEN, 0, 0, 0 },
+	NUM("entry-max-hz", entry_max_hz, UINT32_MAX),
+	NUM("wire-max-hz", wire_max_hz, UINT32_MAX),
 	NUM("size", size, BK_MAX_FLASH),
 	NUM("jedec", jedec, 0xFFFFFF),
 	BOOL("sr2", sr2),
@@ -43,6 +47,7 @@ static const struct key {
 #undef BOOL
 };
 
+static const char *const programmers[] = { "ch341a", "ch347t", "ch347f" };
 static const char *const wires[] = { "ok", "miso-open", "miso-short", "cen-open", "mosi-open", "cs-open" };
 
 static void store(void *field, size_t width, uint64_t v)
@@ -79,6 +84,23 @@ int emu_config_apply(struct emu_config *c, const char *kv, struct bk_err *err)
 				return 0;
 			}
 			return bk_fail(err, BK_EINVAL, "simulator: style must be echo or flush, not '%s'", val);
+		case K_PROG:
+			for (size_t v = 0; v < sizeof programmers / sizeof programmers[0]; v++)
+				if (!strcmp(val, programmers[v])) {
+					c->programmer = (enum emu_prog)v;
+					return 0;
+				}
+			return bk_fail(err, BK_EINVAL, "simulator: programmer must be ch341a, ch347t or ch347f, not '%s'", val);
+		case K_CEN:
+			if (!strcmp(val, "cs1")) {
+				c->cen_line = EMU_CEN_CS1;
+				return 0;
+			}
+			if (!strncmp(val, "gpio", 4) && val[4] >= '0' && val[4] <= '7' && !val[5]) {
+				c->cen_line = val[4] - '0';
+				return 0;
+			}
+			return bk_fail(err, BK_EINVAL, "simulator: cen must be cs1 or gpio0 to gpio7, not '%s'", val);
 		case K_WIRE:
 			for (size_t w = 0; w < sizeof wires / sizeof wires[0]; w++)
 				if (!strcmp(val, wires[w])) {
@@ -116,7 +138,7 @@ int emu_config_parse(struct emu_config *c, const char *text, struct bk_err *err)
 {
 	*c = (struct emu_config){
 		.size = 2u << 20, .sr2 = 1, .wrsr31 = 1, .sfdp = 1, .beken = 1,
-		.style = STYLE_ECHO, .boot_sr1 = 0x1C, .bad_byte = -1,
+		.style = STYLE_ECHO, .boot_sr1 = 0x1C, .bad_byte = -1, .cen_line = EMU_CEN_CS1,
 	};
 	if (!text)
 		return 0;

@@ -11,7 +11,14 @@
 
 enum emu_wire { WIRE_OK, WIRE_MISO_OPEN, WIRE_MISO_SHORT, WIRE_CEN_OPEN, WIRE_MOSI_OPEN, WIRE_CS_OPEN };
 
+enum emu_prog { EMU_PROG_CH341A, EMU_PROG_CH347T, EMU_PROG_CH347F };
+#define EMU_CEN_CS1 8
+
 struct emu_config {
+	enum emu_prog programmer;
+	int cen_line;              /* CH347: the line wired to CEN, a GPIO or EMU_CEN_CS1 */
+	uint32_t entry_max_hz;     /* the Beken chip misses a 0xD2 run clocked faster; 0: never */
+	uint32_t wire_max_hz;      /* the wires flip bits above this clock; 0: never */
 	char *image;
 	size_t size;
 	uint32_t jedec;

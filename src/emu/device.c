@@ -1,5 +1,7 @@
-/* The emulated CH341A: a packet engine in virtual time behind the USB
- * backend interface, plus the faults a real bench produces. */
+/* The emulated programmer's engine: USB transfers queued both ways, run in
+ * virtual time through the personality's command parser (ch341a.c,
+ * ch347.c), with bounded reply buffering and the faults a real bench
+ * produces (unplug, lost or failed transfers, Ctrl-C at a known point). */
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -10,64 +12,11 @@
 #include <unistd.h>
 
 #include "base/limits.h"
-#include "emu/emu.h"
 #include "emu/internal.h"
-#include "emu/config.h"
 
-/* Timing model (README "Benchmarks"). A 0xA8 packet of n bytes clocks its
- * command byte too, so 31 data bytes cost 32 byte times: the wire ceiling. */
-#define BYTE_NS 5334ull                 /* 8 bits at 1.5 MHz, rounded up */
-#define CMD_NS (10 * EMU_NS_PER_US)     /* UIO and I2C packets */
+/* What every personality shares: the host turnaround (README
+ * "Benchmarks"), the wiring faults and the Beken chip behind the lines. */
 #define TURNAROUND_NS (125 * EMU_NS_PER_US)
-#define REPLY_DEPTH 2                   /* IN packets the chip buffers */
-
-#define PIN_CS 0x01
-#define PIN_CEN 0x04
-
-struct pending {
-	struct bk_usb_xfer *x;
-	uint64_t at;       /* submitted (queues) or completed (done list) */
-	size_t pos;        /* OUT: bytes the device has consumed */
-	int stuck;         /* IN: fault, never completes */
-	int fail;          /* IN: fault, its reply is lost on the bus */
-};
-
-struct queue {
-	struct pending *v;
-	size_t head, len, cap;
-};
-
-struct reply {
-	uint8_t data[32];
-	size_t len;
-	uint64_t ready;
-};
-
-struct bk_emu {
-	struct emu_config cfg;
-	struct emu_flash flash;
-	struct emu_gate gate;
-	uint8_t pins;              /* output latch as last set */
-	int chip_cs_low, chip_cen_high;
-
-	struct queue out_q, in_q, done;
-	struct reply replies[REPLY_DEPTH];
-	size_t reply_head, reply_len;
-	uint64_t taken_at[REPLY_DEPTH]; /* when each reply slot was last emptied */
-	uint64_t replies_made;
-	uint64_t host_ns, dev_ns;
-	uint64_t in_submitted;
-	uint64_t rng;
-	int gone;
-	struct bk_emu_stats st;
-};
-
-static uint8_t bitrev(uint8_t b)
-{
-	b = (uint8_t)((b & 0xF0) >> 4 | (b & 0x0F) << 4);
-	b = (uint8_t)((b & 0xCC) >> 2 | (b & 0x33) << 2);
-	return (uint8_t)((b & 0xAA) >> 1 | (b & 0x55) << 1);
-}
 
 static int q_push(struct queue *q, struct pending p)
 {
@@ -123,8 +72,15 @@ static int complete(struct bk_emu *e, struct pending p, uint64_t at, int status,
 	return q_push(&e->done, p);
 }
 
-/* MISO as the CH341A sees it, after wiring faults and marginal-wire flips. */
-static uint8_t line_miso(struct bk_emu *e, uint8_t chip)
+static uint64_t next_random(struct bk_emu *e)
+{
+	e->rng ^= e->rng << 13;
+	e->rng ^= e->rng >> 7;
+	e->rng ^= e->rng << 17;
+	return e->rng;
+}
+
+uint8_t emu_line_miso(struct bk_emu *e, uint8_t chip, uint32_t extra_ppm)
 {
 	switch (e->cfg.wire) {
 	case WIRE_MISO_OPEN:
@@ -135,21 +91,26 @@ static uint8_t line_miso(struct bk_emu *e, uint8_t chip)
 	default:
 		break;
 	}
-	if (e->cfg.flip_ppm) {
-		e->rng ^= e->rng << 13;
-		e->rng ^= e->rng >> 7;
-		e->rng ^= e->rng << 17;
-		if (e->rng % 1000000 < e->cfg.flip_ppm)
-			chip ^= (uint8_t)(1u << ((e->rng >> 32) & 7));
+	uint64_t ppm = (uint64_t)e->cfg.flip_ppm + extra_ppm;
+	if (ppm) {
+		uint64_t r = next_random(e);
+		if (r % 1000000 < ppm)
+			chip ^= (uint8_t)(1u << ((r >> 32) & 7));
 	}
 	return chip;
 }
 
-static void set_pins(struct bk_emu *e, uint8_t v, uint64_t t)
+uint8_t emu_clock(struct bk_emu *e, uint8_t mosi, uint64_t t, int garble)
 {
-	e->pins = v;
-	int cs_low = !(v & PIN_CS) && e->cfg.wire != WIRE_CS_OPEN;
-	int cen_high = (v & PIN_CEN) || e->cfg.wire == WIRE_CEN_OPEN;
+	if (e->cfg.wire == WIRE_MOSI_OPEN || garble)
+		mosi = 0x00;
+	return e->chip_cs_low ? emu_gate_byte(&e->gate, &e->flash, mosi, t) : 0xFF;
+}
+
+void emu_set_lines(struct bk_emu *e, int cs_low, int cen_high, uint64_t t)
+{
+	cs_low = cs_low && e->cfg.wire != WIRE_CS_OPEN;
+	cen_high = cen_high || e->cfg.wire == WIRE_CEN_OPEN;
 	if (cen_high != e->chip_cen_high) {
 		e->chip_cen_high = cen_high;
 		e->st.cen_pulses += !cen_high;
@@ -159,39 +120,6 @@ static void set_pins(struct bk_emu *e, uint8_t v, uint64_t t)
 		e->chip_cs_low = cs_low;
 		emu_gate_cs(&e->gate, &e->flash, cs_low, t);
 	}
-}
-
-/* Runs one OUT packet starting at t; returns its duration. */
-static uint64_t run_packet(struct bk_emu *e, const uint8_t *p, size_t len, uint64_t t,
-			   struct reply *r)
-{
-	e->st.packets++;
-	if (p[0] == 0xA8) {
-		for (size_t i = 1; i < len; i++) {
-			uint64_t at = t + (i + 1) * BYTE_NS;
-			uint8_t mosi = e->cfg.wire == WIRE_MOSI_OPEN ? 0x00 : bitrev(p[i]);
-			uint8_t chip = e->chip_cs_low ? emu_gate_byte(&e->gate, &e->flash, mosi, at) : 0xFF;
-			r->data[i - 1] = bitrev(line_miso(e, chip));
-		}
-		r->len = len - 1;
-		return len * BYTE_NS;
-	}
-	uint64_t ns = CMD_NS;
-	if (p[0] == 0xAB) {
-		for (size_t i = 1; i < len && p[i] != 0x20; i++) {
-			switch (p[i] & 0xC0) {
-			case 0x80:
-				set_pins(e, p[i] & 0x3F, t + ns);
-				break;
-			case 0xC0:
-				ns += (p[i] & 0x3F) * EMU_NS_PER_US;
-				break;
-			default:
-				break; /* direction: every pin we use is an output */
-			}
-		}
-	}
-	return ns;
 }
 
 static int unplug(struct bk_emu *e)
@@ -210,49 +138,78 @@ static int unplug(struct bk_emu *e)
 	return 0;
 }
 
+/* Takes the next free reply slot at or after start; returns when it can begin. */
+static struct emu_reply *reply_slot(struct bk_emu *e, uint64_t *start)
+{
+	size_t slot = (e->reply_head + e->reply_len) % e->pers->reply_depth;
+	*start = max64(*start, e->taken_at[slot]);
+	return &e->replies[slot];
+}
+
+/* Faults tied to the device's progress, checked before each command. */
+static int fault_due(struct bk_emu *e)
+{
+	if (e->cfg.unplug_after && e->st.packets >= e->cfg.unplug_after)
+		return 1;
+	/* A Ctrl-C at a known point of the job, for the tests. */
+	if (e->cfg.interrupt_after && e->st.packets == e->cfg.interrupt_after)
+		raise(SIGINT);
+	return 0;
+}
+
 /* Moves the device forward as far as the transfers queued so far allow. */
 static int advance(struct bk_emu *e)
 {
+	const struct emu_personality *pers = e->pers;
 	for (;;) {
 		struct pending *in = q_front(&e->in_q);
 		if (in && in->stuck) {
 			/* A lost reply: nothing behind it completes until cancelled. */
 		} else if (in && e->reply_len) {
-			struct reply *r = &e->replies[e->reply_head];
+			struct emu_reply *r = &e->replies[e->reply_head];
 			uint64_t at = max64(r->ready, in->at);
 			size_t n = r->len < in->x->length ? r->len : in->x->length;
 			if (!in->fail)
 				memcpy(in->x->buf, r->data, n);
 			e->st.in_bytes += n;
 			e->taken_at[e->reply_head] = at;
-			e->reply_head = (e->reply_head + 1) % REPLY_DEPTH;
+			e->reply_head = (e->reply_head + 1) % pers->reply_depth;
 			e->reply_len--;
 			if (complete(e, *in, at, in->fail ? BK_EUSB : 0, in->fail ? 0 : n))
 				return BK_ENOMEM;
 			q_pop(&e->in_q);
 			continue;
 		}
+		if (pers->pending && pers->pending(e)) {
+			if (e->reply_len == pers->reply_depth)
+				return 0; /* the chip stops clocking until the host reads */
+			if (fault_due(e))
+				return unplug(e);
+			e->st.packets++;
+			uint64_t start = e->dev_ns;
+			struct emu_reply *r = reply_slot(e, &start);
+			e->dev_ns = start + pers->more(e, start, r);
+			r->ready = e->dev_ns;
+			e->reply_len++;
+			if (e->flash.io_error)
+				return unplug(e);
+			continue;
+		}
 		struct pending *out = q_front(&e->out_q);
 		if (!out)
 			return 0;
 		const uint8_t *p = out->x->buf + out->pos;
-		size_t len = out->x->length - out->pos;
-		if (len > 32)
-			len = 32;
-		int replies = p[0] == 0xA8 && len > 1;
-		if (replies && e->reply_len == REPLY_DEPTH)
+		size_t len = pers->unit(p, out->x->length - out->pos);
+		int replies = pers->replies(p, len);
+		if (replies && e->reply_len == pers->reply_depth)
 			return 0; /* the chip NAKs OUT until the host reads */
-		if (e->cfg.unplug_after && e->st.packets >= e->cfg.unplug_after)
+		if (fault_due(e))
 			return unplug(e);
-		/* A Ctrl-C at a known point of the job, for the tests. */
-		if (e->cfg.interrupt_after && e->st.packets == e->cfg.interrupt_after)
-			raise(SIGINT);
-		size_t slot = (e->reply_head + e->reply_len) % REPLY_DEPTH;
+		e->st.packets++;
 		uint64_t start = max64(e->dev_ns, out->at);
-		if (replies)
-			start = max64(start, e->taken_at[slot]);
-		struct reply *r = &e->replies[slot];
-		e->dev_ns = start + run_packet(e, p, len, start, r);
+		struct emu_reply spare, *r = replies ? reply_slot(e, &start) : &spare;
+		r->len = 0;
+		e->dev_ns = start + pers->run(e, p, len, start, r);
 		e->st.out_bytes += len;
 		if (replies) {
 			r->ready = e->dev_ns;
@@ -369,7 +326,7 @@ static void emu_close(void *dev)
 }
 
 static const struct bk_usb_backend emu_backend = {
-	.name = "emulated CH341A",
+	.name = "emulator",
 	.submit = emu_submit,
 	.wait = emu_wait,
 	.cancel = emu_cancel,
@@ -385,7 +342,7 @@ const struct bk_usb_backend *bk_emu_backend(void)
 
 int bk_emu_usb(struct bk_emu *e, struct bk_err *err, struct bk_usb **out)
 {
-	return bk_usb_wrap(&emu_backend, e, "simulated CH341A", err, out);
+	return bk_usb_wrap(&emu_backend, e, e->pers->label, err, out);
 }
 
 /* The image file is the flash, reached through a window: writes persist,
@@ -513,8 +470,10 @@ int bk_emu_open(const char *image, const char *config, struct bk_err *err, struc
 	e->gate.boot_sr2 = e->cfg.boot_sr2;
 	emu_gate_boot(&e->gate, f);
 	e->gate.mode = e->cfg.beken && !(e->cfg.image && held_in_spi(e)) ? GATE_RUNNING : GATE_SPI;
-	e->pins = PIN_CS | PIN_CEN;
+	e->pers = e->cfg.programmer == EMU_PROG_CH347T ? &emu_ch347t
+		  : e->cfg.programmer == EMU_PROG_CH347F ? &emu_ch347f : &emu_ch341a;
 	e->chip_cen_high = 1;
+	e->pers->init(e);
 	e->rng = e->cfg.seed ? e->cfg.seed : 0x9E3779B97F4A7C15ull;
 	*out = e;
 	return 0;
@@ -560,6 +519,11 @@ void bk_emu_stats(const struct bk_emu *e, struct bk_emu_stats *st)
 {
 	*st = e->st;
 	st->now_ns = e->host_ns;
+}
+
+uint16_t bk_emu_usb_pid(const struct bk_emu *e)
+{
+	return e->pers->pid;
 }
 
 uint8_t *bk_emu_flash(struct bk_emu *e, size_t *size)

@@ -1,10 +1,12 @@
-/* An emulated CH341A with a Beken chip and a SPI NOR flash behind it.
+/* An emulated CH341A or CH347 with a Beken chip and a SPI NOR flash behind
+ * it (the programmer=ch341a|ch347t|ch347f setting chooses).
  *
- * It parses the real 0xA8/0xAB/0xAA packet stream at the USB transfer seam
- * (struct bk_usb_backend), so the driver above it is the real one. Time is
- * virtual and follows the model in README "Benchmarks": SPI at 1.5 MHz, a
- * 125 us host turnaround whenever the host must wait for a completion,
- * queued transfers overlapping, flash busy times from the datasheets.
+ * It parses the real command stream (CH341A 0xA8/0xAB/0xAA packets, CH347
+ * 0xC0-0xCC messages) at the USB transfer seam (struct bk_usb_backend), so
+ * the driver above it is the real one. Time is virtual and follows the
+ * model in README "Benchmarks": SPI at the programmer's clock, a 125 us
+ * host turnaround whenever the host must wait for a completion, queued
+ * transfers overlapping, flash busy times from the datasheets.
  * Faults (unplug, USB errors, bit flips, stuck WIP, locked status, broken
  * wires) are configuration switches. */
 #ifndef BK_EMU_EMU_H
@@ -54,6 +56,9 @@ int bk_emu_usb(struct bk_emu *e, struct bk_err *err, struct bk_usb **out);
 
 void bk_emu_stats(const struct bk_emu *e, struct bk_emu_stats *st);
 
+/* The USB product ID of the programmer it plays (0x5512, 0x55db, 0x55de). */
+uint16_t bk_emu_usb_pid(const struct bk_emu *e);
+
 /* The flash array itself, for tests that check what a job left behind;
  * NULL when the flash is an image file (read the file instead). */
 uint8_t *bk_emu_flash(struct bk_emu *e, size_t *size);
@@ -69,6 +74,9 @@ struct bk_emu_sim {
 	struct bk_emu *emu;        /* out: valid until the programmer closes */
 };
 extern const struct bk_prog_driver bk_emu_driver;
+/* The same over an emulated CH347T ("sim347"); programmer=ch347f in the
+ * config plays the CH347F instead. */
+extern const struct bk_prog_driver bk_emu_driver_ch347;
 
 /* Builds a valid SFDP image (header + one BFPT parameter header + a
  * 16-DWORD BFPT) describing `size`, the `erase` mask (enum bk_erase_size,

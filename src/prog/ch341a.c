@@ -203,11 +203,11 @@ static int ch_open(const struct bk_prog_config *cfg, struct bk_err *err, void **
 {
 	struct bk_usb *usb = cfg->usb;
 	if (!usb) {
-		int detached;
-		int r = bk_usb_open_libusb(&match, err, &usb, &detached);
+		struct bk_usb_opened found;
+		int r = bk_usb_open_libusb(&match, err, &usb, &found);
 		if (r)
 			return r;
-		if (detached && cfg->note)
+		if (found.detached && cfg->note)
 			cfg->note(cfg->note_user, "detached the kernel driver that held the CH341A");
 	}
 	struct ch341a *p = calloc(1, sizeof *p);

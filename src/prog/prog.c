@@ -10,7 +10,7 @@ struct bk_prog {
 	struct bk_err *err;
 };
 
-static const struct bk_prog_driver *const builtin[] = { &bk_prog_ch341a, NULL };
+static const struct bk_prog_driver *const builtin[] = { &bk_prog_ch341a, &bk_prog_ch347, NULL };
 
 const struct bk_prog_driver *const *bk_prog_builtin(void)
 {
@@ -74,6 +74,19 @@ int bk_prog_set_cen(struct bk_prog *p, int high)
 int bk_prog_has_cen(const struct bk_prog *p)
 {
 	return p->drv->set_cen != NULL;
+}
+
+int bk_prog_set_clock(struct bk_prog *p, uint32_t hz)
+{
+	return p->drv->set_clock ? p->drv->set_clock(p->state, hz) : 0;
+}
+
+void bk_prog_describe(struct bk_prog *p, char *buf, size_t cap)
+{
+	if (cap)
+		buf[0] = '\0';
+	if (p->drv->describe && cap)
+		p->drv->describe(p->state, buf, cap);
 }
 
 void bk_prog_sleep_us(struct bk_prog *p, uint64_t us)

@@ -23,6 +23,10 @@ struct bk_spi_frame {
 	size_t len;
 	uint8_t *rx;
 	size_t rx_skip;
+	/* What MOSI carries after tx_len does not matter (a flash read's data
+	 * phase): a programmer may clock those bytes with a read-only command
+	 * instead of sending the zeros. */
+	int tail_any;
 };
 
 /* What the board calls each line, for wiring hints ("D7" on a CH341A). */
@@ -36,6 +40,13 @@ struct bk_prog_config {
 	 * simulator, a replay); the driver owns it from then on. */
 	struct bk_usb *usb;
 	uint32_t spi_hz;           /* data clock; 0: the driver's default */
+	/* Which programmer line drives the target's CEN ("cs1", "gpio4");
+	 * NULL: the driver's default. Only programmers without a fixed reset
+	 * pin look at it. */
+	const char *cen;
+	/* With usb: the device's USB product ID, for drivers whose variants
+	 * differ (CH347T, CH347F); 0 when unknown. */
+	uint16_t usb_pid;
 	/* Things worth telling the user that are not failures ("detached the
 	 * kernel driver"); may be NULL. */
 	void (*note)(void *user, const char *text);
@@ -55,6 +66,13 @@ struct bk_prog_driver {
 	int (*frames)(void *state, const struct bk_spi_frame *f, size_t n);
 	/* Drives CEN; NULL when the programmer has no reset line. */
 	int (*set_cen)(void *state, int high);
+	/* Runs later frames at a clock of at most hz (the Beken entry's slow
+	 * clock), or back at the data clock when hz is 0. NULL: the programmer
+	 * has one clock, slow enough for the entry. */
+	int (*set_clock)(void *state, uint32_t hz);
+	/* One line on what was opened (variant, mode, clock, CEN line) for
+	 * detect; NULL when there is nothing beyond the driver's label. */
+	void (*describe)(void *state, char *buf, size_t cap);
 	/* Time as the programmer sees it: virtual on the simulator. */
 	void (*sleep_us)(void *state, uint64_t us);
 	uint64_t (*now_us)(void *state);
@@ -78,6 +96,9 @@ int bk_prog_frames(struct bk_prog *p, const struct bk_spi_frame *f, size_t n);
 /* BK_EINVAL naming the programmer when it has no reset line. */
 int bk_prog_set_cen(struct bk_prog *p, int high);
 int bk_prog_has_cen(const struct bk_prog *p);
+/* No-ops on programmers without set_clock / describe ("" then). */
+int bk_prog_set_clock(struct bk_prog *p, uint32_t hz);
+void bk_prog_describe(struct bk_prog *p, char *buf, size_t cap);
 
 void bk_prog_sleep_us(struct bk_prog *p, uint64_t us);
 uint64_t bk_prog_now_us(struct bk_prog *p);
@@ -87,5 +108,14 @@ struct bk_err *bk_prog_err(struct bk_prog *p);
 /* The CH341A driver. Its open uses cfg->usb when set, so another driver
  * can run the same protocol over another transport (the simulator). */
 extern const struct bk_prog_driver bk_prog_ch341a;
+/* The CH347 driver (CH347T, CH347F); cfg->usb works the same way. */
+extern const struct bk_prog_driver bk_prog_ch347;
+
+/* The CH347's clocks: 120 MHz / 2^(n+1) for prescaler n = 0..7. */
+#define BK_CH347_MAX_HZ 60000000u
+#define BK_CH347_MIN_HZ 468750u
+#define BK_CH347_DEFAULT_HZ 15000000u
+/* The CEN lines --cen offers, for the front end's checks. */
+int bk_ch347_cen_valid(const char *name);
 
 #endif

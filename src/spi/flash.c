@@ -92,7 +92,15 @@ int bk_flash_read(struct bk_flash *f, uint32_t addr, uint8_t *buf, uint32_t len)
 		uint32_t n = len < READ_FRAME ? len : READ_FRAME;
 		uint8_t cmd[4];
 		put_addr(cmd, OP_READ, addr);
-		int r = frame_retry(f, cmd, 4, 4 + (size_t)n, buf, 4);
+		/* The flash ignores MOSI while it sends data. */
+		struct bk_spi_frame fr = { .tx = cmd, .tx_len = 4, .len = 4 + (size_t)n, .rx = buf, .rx_skip = 4,
+					   .tail_any = 1 };
+		int r = 0;
+		for (int i = 0; i < READ_TRIES; i++) {
+			r = bk_prog_frames(f->prog, &fr, 1);
+			if (!bk_err_transient(r))
+				break;
+		}
 		if (r)
 			return bk_err_ctx(f->err, r, "reading flash at 0x%06X", addr);
 		addr += n;

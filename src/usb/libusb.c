@@ -143,7 +143,7 @@ static const struct bk_usb_backend lu_backend = {
 
 /* Finds the wanted device; remembers a known wrong-mode one, whose fix
  * is a jumper or switch. */
-static int find(struct lu *d, const struct bk_usb_match *m, libusb_device **dev,
+static int find(struct lu *d, const struct bk_usb_match *m, libusb_device **dev, uint16_t *pid,
 		const struct bk_usb_wrong_mode **wrong, struct bk_err *err)
 {
 	libusb_device **list;
@@ -155,8 +155,13 @@ static int find(struct lu *d, const struct bk_usb_match *m, libusb_device **dev,
 		struct libusb_device_descriptor desc;
 		if (libusb_get_device_descriptor(list[i], &desc))
 			continue;
-		if (desc.idVendor == m->vid && desc.idProduct == m->pid)
+		int wanted = desc.idVendor == m->vid && desc.idProduct == m->pid;
+		for (size_t k = 0; k < m->n_more_pids; k++)
+			wanted |= desc.idVendor == m->vid && desc.idProduct == m->more_pids[k];
+		if (wanted) {
 			*dev = libusb_ref_device(list[i]);
+			*pid = desc.idProduct;
+		}
 		for (size_t k = 0; k < m->n_wrong; k++)
 			if (desc.idVendor == m->wrong[k].vid && desc.idProduct == m->wrong[k].pid)
 				*wrong = &m->wrong[k];
@@ -166,14 +171,14 @@ static int find(struct lu *d, const struct bk_usb_match *m, libusb_device **dev,
 }
 
 /* The first vendor-specific interface: where the programmer's bulk
- * endpoints live when the device also offers a UART or HID. */
+ * endpoints live when the device also offers a UART or HID; -1 if none. */
 static int vendor_iface(libusb_device *dev)
 {
 	struct libusb_config_descriptor *cfg;
 	if (libusb_get_active_config_descriptor(dev, &cfg))
-		return 0;
-	int found = 0;
-	for (int i = 0; i < cfg->bNumInterfaces && !found; i++)
+		return -1;
+	int found = -1;
+	for (int i = 0; i < cfg->bNumInterfaces && found < 0; i++)
 		if (cfg->interface[i].num_altsetting > 0 &&
 		    cfg->interface[i].altsetting[0].bInterfaceClass == LIBUSB_CLASS_VENDOR_SPEC)
 			found = cfg->interface[i].altsetting[0].bInterfaceNumber;
@@ -181,9 +186,10 @@ static int vendor_iface(libusb_device *dev)
 	return found;
 }
 
-int bk_usb_open_libusb(const struct bk_usb_match *m, struct bk_err *err, struct bk_usb **out, int *detached)
+int bk_usb_open_libusb(const struct bk_usb_match *m, struct bk_err *err, struct bk_usb **out,
+		       struct bk_usb_opened *info)
 {
-	*detached = 0;
+	*info = (struct bk_usb_opened){ 0 };
 	struct lu *d = calloc(1, sizeof *d);
 	if (!d)
 		return bk_fail(err, BK_ENOMEM, "out of memory");
@@ -198,7 +204,7 @@ int bk_usb_open_libusb(const struct bk_usb_match *m, struct bk_err *err, struct 
 			    m->name, libusb_strerror(r));
 		goto fail;
 	}
-	r = find(d, m, &dev, &wrong, err);
+	r = find(d, m, &dev, &info->pid, &wrong, err);
 	if (r)
 		goto fail;
 	if (!dev) {
@@ -209,6 +215,14 @@ int bk_usb_open_libusb(const struct bk_usb_match *m, struct bk_err *err, struct 
 		goto fail;
 	}
 	d->iface = m->iface >= 0 ? m->iface : vendor_iface(dev);
+	info->iface = d->iface;
+	if (d->iface < 0) {
+		libusb_unref_device(dev);
+		r = bk_fail(err, BK_ENODEV,
+			    "the %s (USB %04x:%04x) offers no vendor-class interface, so no SPI in this mode: see README 'CH347' for the mode switch",
+			    m->name, m->vid, info->pid);
+		goto fail;
+	}
 	r = libusb_open(dev, &d->h);
 	uint8_t bus = libusb_get_bus_number(dev), addr = libusb_get_device_address(dev);
 	libusb_unref_device(dev);
@@ -230,7 +244,7 @@ int bk_usb_open_libusb(const struct bk_usb_match *m, struct bk_err *err, struct 
 				    m->name, libusb_strerror(r));
 			goto fail;
 		}
-		*detached = 1;
+		info->detached = 1;
 	}
 	r = libusb_claim_interface(d->h, d->iface);
 	if (r) {

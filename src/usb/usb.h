@@ -63,17 +63,29 @@ struct bk_usb_wrong_mode {
 struct bk_usb_match {
 	const char *name;            /* "CH341A" */
 	uint16_t vid, pid;
+	/* Other product IDs of the same programmer (the CH347F beside the
+	 * CH347T); may be NULL. */
+	const uint16_t *more_pids;
+	size_t n_more_pids;
 	int iface;                   /* -1: the first vendor-class (0xFF) interface */
 	uint8_t ep_out, ep_in;
 	const struct bk_usb_wrong_mode *wrong;  /* may be NULL */
 	size_t n_wrong;
 };
 
+/* What opening found: whether a kernel driver was detached, which of the
+ * product IDs answered and on which interface. */
+struct bk_usb_opened {
+	int detached;
+	uint16_t pid;
+	int iface;
+};
+
 /* Opens the first matching device through libusb, detaching a bound kernel
- * driver (*detached tells) and claiming the interface. Errors name the fix
- * (udev rule, jumper, mode switch). */
+ * driver and claiming the interface. Errors name the fix (udev rule,
+ * jumper, mode switch). */
 int bk_usb_open_libusb(const struct bk_usb_match *m, struct bk_err *err,
-		       struct bk_usb **out, int *detached);
+		       struct bk_usb **out, struct bk_usb_opened *info);
 
 void bk_usb_close(struct bk_usb *u);
 

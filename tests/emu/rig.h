@@ -1,7 +1,11 @@
 /* The one test bench: the emulator behind the real CH341A driver, SPI NOR
  * and target layers, built here and nowhere else. Layer tests take the
  * pieces (prog, flash, job); handle tests take a bkspi handle on the same
- * simulator driver the CLI uses. */
+ * simulator driver the CLI uses.
+ *
+ * BKSPI_RIG=ch347 in the environment puts the CH347 driver over the
+ * emulated CH347 instead: tests/run.sh runs every emulator test both ways,
+ * so each CH341A test has its CH347 counterpart. */
 #ifndef TESTS_EMU_RIG_H
 #define TESTS_EMU_RIG_H
 
@@ -26,6 +30,9 @@ struct rig {
 	struct bk_job job;
 };
 
+/* An emulator playing the rig's programmer, for tests that wrap its
+ * transport themselves (then rig_open_usb). */
+int rig_emu_new(const char *config, struct bk_err *err, struct bk_emu **out);
 /* Emulator + programmer only; returns the BK_E* code. */
 int rig_open(struct rig *r, const char *config);
 /* The CH341A driver over a transport of the test's own (a tap, a replay);
@@ -39,6 +46,15 @@ void rig_close(struct rig *r);
 
 /* A handle on the simulator; *emu (may be NULL) is set once it connected. */
 bkspi *rig_handle(const char *config, enum bkspi_target target, struct bk_emu_sim *sim);
+
+/* "ch341a" or "ch347": the programmer the rig builds. */
+const char *rig_programmer(void);
+/* The programmer driver (or simulator driver) the rig uses. */
+const struct bk_prog_driver *rig_driver(void);
+const struct bk_prog_driver *rig_sim_driver(void);
+/* Virtual ns one data byte takes on the wire, command overhead included,
+ * at the rig programmer's data clock: what a read's floor is made of. */
+double rig_byte_ns(void);
 
 uint8_t *rig_mem(struct rig *r, size_t *size);
 uint64_t rig_ns(const struct rig *r);

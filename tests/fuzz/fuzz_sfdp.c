@@ -8,6 +8,7 @@
 #include "spi/chips.h"
 #include "base/limits.h"
 #include "spi/sfdp.h"
+#include "emu/emu.h"
 
 #define SFDP_SPACE (1u << 24)
 
