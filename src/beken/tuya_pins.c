@@ -262,8 +262,10 @@ static int config_in(struct bk_tuya_store *st, const struct bk_tuya_entry *e, in
 {
 	struct pair pairs[MAX_PAIRS];
 	size_t n = split_pairs(st->values + e->value, e->have, pairs, MAX_PAIRS);
+	if (!n)
+		return 0;
 	const struct pair *module = lookup(pairs, n, "module", 6);
-	if (!n || (need_module && !module))
+	if (need_module && !module)
 		return 0;
 	st->has_config = 1;
 	memcpy(st->config_key, e->name, sizeof st->config_key);
