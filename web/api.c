@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "web/api.h"
 #include "beken/beken.h"
@@ -27,6 +28,7 @@ struct web {
 	uint8_t *data;       /* what the last read brought back */
 	uint32_t data_len;
 	char backup[256];    /* the last backup's path in the in-memory file system */
+	char hint[320];      /* how to finish a job a fault stopped; ends the message */
 	volatile sig_atomic_t cancel;
 };
 
@@ -109,7 +111,9 @@ static const char *jend(struct web *w, int r)
 	if (r) {
 		jraw(w, "\"error\":{");
 		jstr(w, "name", bkspi_errname(r));
-		jstr(w, "message", bkspi_errmsg(w->h)[0] ? bkspi_errmsg(w->h) : bkspi_strerror(r));
+		char msg[1024];
+		snprintf(msg, sizeof msg, "%s%s", bkspi_errmsg(w->h)[0] ? bkspi_errmsg(w->h) : bkspi_strerror(r), w->hint);
+		jstr(w, "message", msg);
 		jnum(w, "code", r);
 		w->json_len--;
 		jraw(w, "},");
@@ -175,12 +179,22 @@ static void reopen_if_gone(struct web *w, int r)
 		open_handle(w);
 }
 
+/* The report, then a fresh handle if the programmer is gone: the message
+ * belongs to the old one. */
+static const char *finish(struct web *w, int r)
+{
+	const char *out = jend(w, r);
+	reopen_if_gone(w, r);
+	return out;
+}
+
 static void begin(struct web *w)
 {
 	json_reset(w);
 	jraw(w, "{");
 	w->cancel = 0;
 	w->backup[0] = 0;
+	w->hint[0] = 0;
 	w->started_us = bkspi_now_us(w->h);
 }
 
@@ -195,8 +209,7 @@ EMSCRIPTEN_KEEPALIVE const char *bkw_connect(struct web *w)
 	int r = bkspi_connect(w->h);
 	if (!r)
 		line("programmer  CH341A over WebUSB");
-	reopen_if_gone(w, r);
-	return jend(w, r);
+	return finish(w, r);
 }
 
 static void flash_lines(struct web *w, const struct bkspi_entry *e, const struct bkspi_flash *f)
@@ -230,8 +243,7 @@ EMSCRIPTEN_KEEPALIVE const char *bkw_detect(struct web *w)
 		line("protected   %s", s->protected_desc);
 		jstr(w, "protected", s->protected_desc);
 	}
-	reopen_if_gone(w, r);
-	return jend(w, r);
+	return finish(w, r);
 }
 
 /* Offset and length as the page's fields hold them, in the command
@@ -300,8 +312,7 @@ EMSCRIPTEN_KEEPALIVE const char *bkw_read(struct web *w, const char *offset, con
 		r = bkspi_backup_name(w->h, BACKUP_DIR, NULL, NULL, path, sizeof path);
 	if (r) {
 		free(buf);
-		reopen_if_gone(w, r);
-		return jend(w, r);
+		return finish(w, r);
 	}
 	free(w->data);
 	w->data = buf;
@@ -350,8 +361,7 @@ EMSCRIPTEN_KEEPALIVE const char *bkw_verify(struct web *w, const uint8_t *data, 
 		jnum(w, "mismatched", rep.mismatched);
 		jnum(w, "first", rep.first);
 	}
-	reopen_if_gone(w, r);
-	return jend(w, r);
+	return finish(w, r);
 }
 
 static void kept_line(const char *what, const struct bkspi_kept *k)
@@ -409,11 +419,11 @@ static void resume_hint(struct web *w, int r, const char *action)
 {
 	if (r != BKSPI_EGONE && r != BKSPI_EUSB && r != BKSPI_ETIMEDOUT)
 		return;
-	line("stopped     %s", bkspi_errmsg(w->h));
-	line("resume      reconnect the CH341A and click %s again: it redoes only what still differs, then "
-	     "verifies%s%s",
-	     action, w->backup[0] ? "; the backup was saved as " : "",
-	     w->backup[0] ? strrchr(w->backup, '/') + 1 : "");
+	int saved = w->backup[0] && access(w->backup, F_OK) == 0;
+	snprintf(w->hint, sizeof w->hint,
+		 "; reconnect the CH341A and click %s again: it redoes only what still differs, then verifies%s%s",
+		 action, saved ? "; the backup was saved as " : "", saved ? strrchr(w->backup, '/') + 1 : "");
+	line("stopped     %s%s", bkspi_errmsg(w->h), w->hint);
 	jraw(w, "\"resume\":\"click %s again\",", action);
 }
 
@@ -448,8 +458,7 @@ EMSCRIPTEN_KEEPALIVE const char *bkw_write(struct web *w, const uint8_t *data, u
 	if (r == BKSPI_EREFUSED)
 		jraw(w, "\"refused\":true,");
 	resume_hint(w, r, "Write");
-	reopen_if_gone(w, r);
-	return jend(w, r);
+	return finish(w, r);
 }
 
 /* The refusals that need only the file, before any USB traffic. */
@@ -489,8 +498,7 @@ EMSCRIPTEN_KEEPALIVE const char *bkw_erase(struct web *w, const char *offset, co
 		line("erased      %u KiB at 0x%06X in %.2f s", len / 1024, addr, seconds(w));
 	}
 	resume_hint(w, r, "Erase");
-	reopen_if_gone(w, r);
-	return jend(w, r);
+	return finish(w, r);
 }
 
 /* Pulses CEN so the chip boots its firmware, as the command line does
@@ -501,8 +509,7 @@ EMSCRIPTEN_KEEPALIVE const char *bkw_reset(struct web *w)
 	int r = w->target ? 0 : bkspi_reset(w->h);
 	if (!r && !w->target)
 		line("reset       CEN pulsed: the chip boots its firmware");
-	reopen_if_gone(w, r);
-	return jend(w, r);
+	return finish(w, r);
 }
 
 /* ---- a dropped file --------------------------------------------------- */

@@ -73,7 +73,17 @@
     const name = path.slice(path.lastIndexOf("/") + 1);
     download(name, bytes);
     log(`backup      ${name} downloaded${when}`);
-    FS.unlink(path);
+  }
+
+  /* The in-memory copy is dropped once the job (and its message) is done. */
+  function dropBackup() {
+    const path = Module.ccall("bkw_backup_path", "string", ["number"], [session]);
+    try {
+      if (path)
+        FS.unlink(path);
+    } catch (e) {
+      /* never saved */
+    }
   }
 
   function showError(rep) {
@@ -122,6 +132,7 @@
       log("error       internal error: " + e);
     }
     sendBackup(" (saved before the job stopped)");
+    dropBackup();
     setProgress(ok ? 100 : Number(ui.bar.getAttribute("aria-valuenow")), ok ? title + ": done" : title + ": failed");
     setBusy(false);
   }
