@@ -285,6 +285,56 @@ test("app-only image at offset 0: refusal dialog, Cancel, then Write anyway", as
   return b;
 });
 
+/* Every other refusal the command line makes, each as the dialog; Cancel
+ * leaves the flash as it was. */
+function uf2() {
+  const u = Buffer.alloc(1024);
+  for (const off of [0, 512]) {
+    u.writeUInt32LE(0x0a324655, off);
+    u.writeUInt32LE(0x9e5d5157, off + 4);
+    u.writeUInt32LE(0x0ab16f30, off + 508);
+  }
+  return u;
+}
+function rbl() {
+  const r = Buffer.alloc(96 + 4096, 0x5a);
+  r.write("RBL\0", 0, "latin1");
+  return r;
+}
+const T = "bk7231t-tuya-ds-101jl-4gang-switch.bin";
+for (const [what, name, bytes, offset] of [
+  ["full image at 0x11000", B, () => dump(B), "0x11000"],
+  ["OTA package", "app.rbl", rbl, "0"],
+  ["UF2 file", "app.uf2", uf2, "0"],
+  ["wrong family", T, () => dump(T), "0"],
+  ["rotated dump", "rotated.bin", () => dump("bk7231t-led-moon-18w-cct-rotated.bin"), "0"],
+])
+  test(`refusal: ${what}`, async () => {
+    const b = await board();
+    await drop(b, name, bytes());
+    await setField(b, "Offset", offset);
+    await click(b, "Write");
+    const open = await b.page.$eval("#refusal", (d) => d.open);
+    const reason = await text(b, "refusal-text");
+    check(open && reason.length > 20, `no dialog (${await error(b)})`);
+    if (open)
+      await click(b, "Cancel");
+    await b.page.waitForFunction(() => /: (done|failed)$/.test(document.getElementById("progress-text").textContent));
+    same(await flash(b), dump(A), "flash after Cancel");
+    return b;
+  });
+
+/* Oversize cannot be forced: it is an error sentence, not a dialog. */
+test("oversize image: one sentence, nothing written", async () => {
+  const b = await board();
+  await drop(b, "big.bin", Buffer.concat([dump(B), dump(B)]));
+  await click(b, "Write");
+  check(!(await b.page.$eval("#refusal", (d) => d.open)), "a dialog for an oversize file");
+  check(/end past the 2048 KiB flash/.test(await error(b)), "error: " + (await error(b)));
+  same(await flash(b), dump(A), "flash");
+  return b;
+});
+
 test("verify passes, then fails after a byte changes behind its back", async () => {
   const b = await board();
   await drop(b, A, dump(A));
