@@ -408,7 +408,7 @@ static int ch_open(const struct bk_prog_config *cfg, struct bk_err *err, void **
 	uint16_t pid = cfg->usb_pid;
 	if (!usb) {
 		struct bk_usb_opened found;
-		int r = bk_usb_open_libusb(&match, err, &usb, &found);
+		int r = bk_usb_open(&match, err, &usb, &found);
 		if (r)
 			return r;
 		pid = found.pid;

@@ -186,7 +186,7 @@ static int vendor_iface(libusb_device *dev)
 	return found;
 }
 
-int bk_usb_open_libusb(const struct bk_usb_match *m, struct bk_err *err, struct bk_usb **out,
+int bk_usb_open(const struct bk_usb_match *m, struct bk_err *err, struct bk_usb **out,
 		       struct bk_usb_opened *info)
 {
 	*info = (struct bk_usb_opened){ 0 };

@@ -81,10 +81,11 @@ struct bk_usb_opened {
 	int iface;
 };
 
-/* Opens the first matching device through libusb, detaching a bound kernel
- * driver and claiming the interface. Errors name the fix (udev rule,
- * jumper, mode switch). */
-int bk_usb_open_libusb(const struct bk_usb_match *m, struct bk_err *err,
+/* Opens the first matching device through the platform's USB (libusb.c
+ * natively, webusb.c in the browser), detaching a bound kernel driver
+ * where there is one, and claims the interface. Errors name the fix (udev
+ * rule, jumper, mode switch, browser). */
+int bk_usb_open(const struct bk_usb_match *m, struct bk_err *err,
 		       struct bk_usb **out, struct bk_usb_opened *info);
 
 void bk_usb_close(struct bk_usb *u);

@@ -270,12 +270,11 @@ static const char *claim_fix(void)
 	}
 }
 
-/* In the web build the platform's USB is WebUSB: the drivers' usual opener
- * (bk_usb_open_libusb in native builds) finds the device through it, so
- * the CH341A driver runs unchanged. Nothing is ever detached. */
-int bk_usb_open_libusb(const struct bk_usb_match *m, struct bk_err *err, struct bk_usb **out, int *detached)
+/* In the web build the platform's USB is WebUSB, so the drivers run
+ * unchanged. Nothing is ever detached. */
+int bk_usb_open(const struct bk_usb_match *m, struct bk_err *err, struct bk_usb **out, struct bk_usb_opened *info)
 {
-	*detached = 0;
+	*info = (struct bk_usb_opened){ .pid = m->pid, .iface = m->iface < 0 ? 0 : m->iface };
 	wu_init();
 	int id = wu_open(m->vid, m->pid, m->iface < 0 ? 0 : m->iface, m->ep_out, m->ep_in);
 	switch (id) {
