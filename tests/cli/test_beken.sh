@@ -194,6 +194,49 @@ expect_stderr_empty "write RBL -t spi (no warning)"
 splice ref.bin 0 rbl.bin want.bin
 check "write RBL -t spi (image)" "image differs" same spi.bin want.bin
 
+# Nothing that is not a bootloader goes to 0, refused before any USB
+# traffic; elsewhere such data is written as asked.
+newcase not_a_bootloader
+writable "$synth" img.bin
+cp img.bin ref.bin
+printf 'ssid=home\npassword=secret\n' >text.bin
+mkimg random.bin 100000
+mkimg ff.bin 8192 ff
+# refuse_at0 NAME FILE ERE: exit 2, one line, no USB, image unchanged.
+refuse_at0() {
+	sim write "$2"
+	expect_rc 2 "$1 at 0 (exit)"
+	expect_error_line "$1 at 0 (message)" "the file is $3: it does not start with a Beken bootloader.*--force writes it anyway"
+	expect_unchanged "$1 at 0 (image unchanged)" ref.bin
+	check "$1 at 0 (no backup)" "backups/ has $(count_files backups) files" test "$(count_files backups)" -eq 0
+	sim --json write "$2"
+	expect_no_usb "$1 at 0 --json (no USB traffic)"
+}
+refuse_at0 "write a text file" text.bin 'text, not a flash image'
+refuse_at0 "write random bytes" random.bin '100000 bytes of data that are no image bkspi recognises'
+refuse_at0 "write 0xFF" ff.bin 'all 0xFF at its start, like erased flash'
+sim -q --no-backup --offset 0x140000 write random.bin
+expect_rc 0 "write random bytes at 0x140000 (exit)"
+# A bootloader cut short, and a synthetic image whose app was zeroed in part.
+head -c 4096 "$synth" >boot4k.bin
+sim write boot4k.bin
+expect_rc 2 "write 4 KiB of a bootloader (exit)"
+expect_error_line "write 4 KiB of a bootloader (message)" 'only the first 0x1000 bytes of a bootloader'
+writable "$synth" zapp.bin
+mkimg z.bin 2048 zero
+splice "$synth" 0x30000 z.bin zapp.bin
+writable ref.bin img.bin
+sim write zapp.bin
+expect_rc 2 "write an image with a zeroed app (exit)"
+# 0x30000 - 0x11000 = 0x1F000 = 34 * 3734 + 0x14: the block at 0x2FFEC.
+expect_error_line "write an image with a zeroed app (names the first bad block)" \
+	"the file's application is damaged: [0-9]+ of its CRC-16 blocks fail their check, the first at flash address 0x02FFEC; use an intact image"
+expect_unchanged "write an image with a zeroed app (image unchanged)" ref.bin
+sim --force --no-backup write zapp.bin
+expect_rc 0 "write an image with a zeroed app --force (exit)"
+expect_stderr_match "write an image with a zeroed app --force (warning)" '^bkspi: warning: --force overrides a refusal: the file.s application is damaged'
+check "write an image with a zeroed app --force (written)" "image differs" same img.bin zapp.bin
+
 # ---- real dumps ------------------------------------------------------------------
 
 if [ ! -d "$DUMPS" ]; then
@@ -566,6 +609,41 @@ expect_stderr_match "write T over N --force (warning)" \
 put "$TG" 0x1D0000 "$NM" 4096 want.bin
 check "write T over N --force (image = file, RF kept)" "image differs" same img.bin want.bin
 expect_stdout_match "write T over N --force (mac)" "^mac +before $MAC_NM, after $MAC_NM$"
+
+# What a careless user writes at 0 (issue 10, item 9), and damaged dumps
+# (item 10): refused before anything is erased.
+newcase careless
+writable "$NM" img.bin
+head -c $((0x11000)) "$T4" >tboot.bin
+sim write tboot.bin
+expect_rc 2 "T bootloader alone onto N (exit)"
+expect_error_line "T bootloader alone onto N (message)" \
+	"nothing was erased.*bootloader is for BK7231T but the chip runs a BK7231N bootloader"
+expect_unchanged "T bootloader alone onto N (image unchanged)" "$NM"
+writable "$T4" img.bin
+head -c 1400000 "$NM" >ncut.bin
+sim write ncut.bin
+expect_rc 2 "1,400,000 bytes of N onto T (exit)"
+expect_error_line "1,400,000 bytes of N onto T (message)" "bootloader is for BK7231N but the chip runs a BK7231T bootloader"
+expect_unchanged "1,400,000 bytes of N onto T (image unchanged)" "$T4"
+sim write "$TC"
+expect_rc 2 "Tuya store at 0 (exit)"
+expect_error_line "Tuya store at 0 (message)" \
+	"bare Tuya key-value store .*belongs at 0x1EE000: it does not start with a Beken bootloader.*write it with --offset 0x1EE000"
+expect_stdout_empty "Tuya store at 0 (refused before USB)"
+expect_unchanged "Tuya store at 0 (image unchanged)" "$T4"
+writable "$T4" zeroed.bin
+mkimg z.bin 4096 zero
+splice "$T4" 0x80000 z.bin zeroed.bin
+sim write zeroed.bin
+expect_rc 2 "dump with 4 KiB zeroed in the app (exit)"
+expect_error_line "dump with 4 KiB zeroed in the app (message)" "application is damaged: .*first at flash address 0x07FFF8"
+expect_unchanged "dump with 4 KiB zeroed in the app (image unchanged)" "$T4"
+head -c $((0x100000)) "$T4" >cut.bin
+sim write cut.bin
+expect_rc 2 "dump cut in its app (exit)"
+expect_error_line "dump cut in its app (message)" "ends at flash address 0x100000, inside the application \\(which runs to 0x129F70\\): it was cut short"
+expect_unchanged "dump cut in its app (image unchanged)" "$T4"
 
 # ---- keeping this device's RF sector and Tuya store ------------------------------------
 

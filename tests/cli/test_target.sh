@@ -92,10 +92,12 @@ expect_stdout_empty "entry never works (stdout)"
 newcase wires
 mkimg img.bin 65536
 cp img.bin old.bin
+mkimg small.bin 4096
 # wire_fault NAME ERE: --sim-config wire=NAME fails with exit 4 and a message
-# that names the wire; nothing on stdout, the flash untouched.
+# that names the wire; nothing on stdout, the flash untouched. (Not at 0:
+# random bytes there are no bootloader, refused before the entry.)
 wire_fault() {
-	sim --sim-config "wire=$1" write old.bin
+	sim --sim-config "wire=$1" --offset 0x8000 write small.bin
 	expect_rc 4 "wire $1 (exit)"
 	expect_error_line "wire $1 (message names $3)" "$2"
 	expect_stdout_empty "wire $1 (stdout)"
