@@ -237,6 +237,15 @@ expect_rc 0 "write an image with a zeroed app --force (exit)"
 expect_stderr_match "write an image with a zeroed app --force (warning)" '^bkspi: warning: --force overrides a refusal: the file.s application is damaged'
 check "write an image with a zeroed app --force (written)" "image differs" same img.bin zapp.bin
 
+# Erasing the synthetic chip's bootloader or RF sector needs --force.
+newcase synth_erase
+writable "$synth" img.bin
+sim --no-backup erase
+expect_rc 2 "erase the synthetic chip (exit)"
+expect_error_line "erase the synthetic chip (message)" \
+	'destroys the whole chip: the bootloader \(0x000000-0x010FFF\) and the RF calibration and MAC 02:b4:5e:00:00:01 \(0x1D0000\)'
+expect_unchanged "erase the synthetic chip (image unchanged)" "$synth"
+
 # ---- real dumps ------------------------------------------------------------------
 
 if [ ! -d "$DUMPS" ]; then
@@ -644,6 +653,62 @@ sim write cut.bin
 expect_rc 2 "dump cut in its app (exit)"
 expect_error_line "dump cut in its app (message)" "ends at flash address 0x100000, inside the application \\(which runs to 0x129F70\\): it was cut short"
 expect_unchanged "dump cut in its app (image unchanged)" "$T4"
+
+# The plan comes before the first erase; erase of what is the device's own
+# needs --force; verify skips what write keeps (issue 10, items 11, 12, 16).
+newcase plan_erase_verify
+writable "$T4" img.bin
+sim --json --sim-config stuck-wip=1 write "$TG"
+expect_rc 1 "plan before a failing erase (exit)"
+expect_json "plan before a failing erase (image kind)" .plan.image.kind "full flash dump"
+expect_json "plan before a failing erase (family)" .plan.image.family BK7231T
+expect_json "plan before a failing erase (belongs at)" .plan.image.belongs_at 0x000000
+expect_json "plan before a failing erase (keeps RF)" .plan.keeps_rf.addr 0x1E0000
+expect_json_in "plan before a failing erase (sectors to erase)" .plan.erase 266
+writable "$T4" img.bin
+sim write "$TG"
+expect_rc 0 "plan (exit)"
+# The plan lines come before the backup, confirm and erase report lines.
+plan_line=$(grep -n '^plan ' out.txt | cut -d: -f1)
+sectors_line=$(grep -n '^sectors ' out.txt | cut -d: -f1)
+check "plan (printed before the work is reported)" "plan at line '${plan_line:-}', sectors at '${sectors_line:-}'" \
+	test "${plan_line:-99}" -lt "${sectors_line:-0}"
+expect_stdout_match "plan (image line)" '^image +full flash dump for BK7231T, belongs at 0x000000; chip bootloader: BK7231T$'
+expect_stdout_match "plan (keeps line)" "^keeps +this device's RF calibration and MAC \\(0x1E0000-0x1E0FFF\\)$"
+expect_stdout_match "plan (counts)" '^plan +512 sectors: [0-9]+ to erase in [0-9]+ operations, [0-9]+ to program without erase, [0-9]+ pages to program, [0-9]+ unchanged$'
+# verify after the write: the kept RF sector is skipped and said so.
+sim verify "$TG"
+expect_rc 0 "verify after a write that kept RF (exit)"
+expect_stdout_match "verify after a write that kept RF (says it skipped)" "^skipped +this device's RF calibration and MAC \\(0x1E0000-0x1E0FFF\\), which write keeps$"
+sim --keep-rf no verify "$TG"
+expect_rc 1 "verify --keep-rf no (exit)"
+expect_error_line "verify --keep-rf no (explains)" "differs only in this device's RF calibration sector \\(0x1E0000-0x1E0FFF\\), which write keeps"
+sim --json --keep-rf no verify "$TG"
+expect_json "verify --keep-rf no --json (only rf)" .mismatch.only_rf true
+# Erase: the whole chip, the bootloader, the RF sector need --force.
+newcase erase_own
+writable "$T4" img.bin
+sim erase
+expect_rc 2 "erase whole chip (exit)"
+expect_error_line "erase whole chip (says what goes)" \
+	"nothing was erased: erasing 0x000000-0x1FFFFF destroys the whole chip: the bootloader \\(0x000000-0x010FFF\\), the RF calibration and MAC $MAC_T4 \\(0x1E0000\\).*--force"
+expect_unchanged "erase whole chip (image unchanged)" "$T4"
+check "erase whole chip (no backup kept)" "backups/ has files" test "$(count_files backups)" -eq 0
+sim --no-backup --offset 0x8000 --length 4K erase
+expect_rc 2 "erase in the bootloader (exit)"
+expect_error_line "erase in the bootloader (message)" 'destroys the bootloader .*the chip would not boot again'
+sim --offset 0x1E0000 --length 4K erase
+expect_rc 2 "erase the RF sector (exit)"
+expect_error_line "erase the RF sector (message)" "destroys the RF calibration and MAC $MAC_T4 \\(0x1E0000\\)"
+expect_unchanged "erase the RF sector (image unchanged)" "$T4"
+sim --force --offset 0x1E0000 --length 4K erase
+expect_rc 0 "erase the RF sector --force (exit)"
+expect_stdout_match "erase the RF sector --force (says what goes)" "^destroys +the RF calibration and MAC $MAC_T4"
+expect_stderr_match "erase the RF sector --force (warning)" '^bkspi: warning: --force overrides a refusal: erasing 0x1E0000-0x1E0FFF'
+check "erase the RF sector --force (backup still taken)" "backups/ has $(count_files backups) files" test "$(count_files backups)" -eq 1
+writable "$T4" img.bin
+sim -q --no-backup --offset 0x140000 --length 64K erase
+expect_rc 0 "erase a data range (exit)"
 
 # ---- keeping this device's RF sector and Tuya store ------------------------------------
 
