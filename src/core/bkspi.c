@@ -137,6 +137,16 @@ int bkspi_connect(bkspi *h)
 	return connect_prog(h);
 }
 
+/* A JEDEC read that returns only zeros: something holds MISO low, which
+ * is what a running Beken chip does with its flash's pins. */
+static int silent_miso(bkspi *h)
+{
+	static const uint8_t jedec[4] = { 0x9F };
+	uint8_t id[4] = { 0xFF };
+	struct bk_spi_frame fr = { .tx = jedec, .tx_len = 1, .len = 4, .rx = id };
+	return bk_prog_frames(h->prog, &fr, 1) == 0 && !(id[0] | id[1] | id[2] | id[3]);
+}
+
 /* Entry and probe, once per handle. */
 static int ready(bkspi *h)
 {
@@ -153,6 +163,9 @@ static int ready(bkspi *h)
 	h->entry = (struct bkspi_entry){ .beken = kind == BK_TARGET_BEKEN, .attempts = e.attempts, .echo = e.echo,
 					 .long_flush = e.long_flush };
 	r = bk_flash_probe(h->prog, &h->flash);
+	if (r == BK_ENOCHIP && kind == BK_TARGET_SPI && silent_miso(h))
+		return bk_err_ctx(&h->err, r,
+				  "MISO stays 0x00, as on a Beken chip that keeps its flash to itself until its entry: if this is a BK72xx board, use -t beken");
 	if (r)
 		return r;
 	h->job = (struct bk_job){ .flash = h->flash, .hooks = &h->hooks, .err = &h->err };

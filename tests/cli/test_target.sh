@@ -117,6 +117,20 @@ sim -t spi --sim-config wire=miso-open detect
 expect_rc 4 "spi wire miso-open (exit)"
 expect_error_line "spi wire miso-open (message)" 'wiring'
 
+# The wrong -t: a plain flash on -t beken answers at once; a Beken chip on
+# -t spi holds MISO low. Each message names the other target.
+newcase wrong_target
+mkimg img.bin 65536
+sim --sim-config beken=0 detect
+expect_rc 4 "plain flash on -t beken (exit)"
+expect_error_line "plain flash on -t beken (says use -t spi)" 'this looks like a plain SPI flash: use -t spi$'
+expect_stderr_nomatch "plain flash on -t beken (no 'in SPI mode' claim)" 'it is in SPI mode'
+sim -t spi --sim-config beken=1 detect
+expect_rc 4 "Beken chip on -t spi (exit)"
+expect_error_line "Beken chip on -t spi (hints -t beken)" 'if this is a BK72xx board, use -t beken'
+sim -t spi --sim-config wire=miso-open detect
+expect_stderr_nomatch "open MISO on -t spi (no -t beken hint)" '-t beken'
+
 # ---- plain SPI, enter, reset ----------------------------------------------------
 
 newcase spi
@@ -173,6 +187,7 @@ sim --sim-config wire=miso-open detect
 expect_rc 4 "entry failure (exit)"
 chip_is "a failed run releases it too" running
 mkimg bad.bin 4096
+poke bad.bin 0x10 '\000' # bit 0 of 0x8010 must be programmed to fail
 sim --sim-config bad-byte=0x8010 --offset 0x8000 --no-backup write bad.bin
 expect_rc 1 "verify failure (exit)"
 chip_is "a failed write releases it" running
