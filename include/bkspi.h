@@ -65,6 +65,7 @@ enum bkspi_target {
 };
 
 struct bk_prog_driver;   /* a programmer driver: src/prog/prog.h */
+struct bkspi_plan_report;
 
 struct bkspi_config {
 	/* Driver name ("ch341a"); NULL means "ch341a". */
@@ -80,6 +81,10 @@ struct bkspi_config {
 	enum bkspi_target target;
 	/* phase: "backup", "read", "confirm", "erase", "program", "verify" */
 	void (*progress)(void *user, const char *phase, uint64_t done, uint64_t total);
+	/* A write or an erase calls this once, after the flash was read (and
+	 * the backup saved) and before anything is unprotected or erased:
+	 * what the file is, what is kept, what will be erased and programmed. */
+	void (*plan)(void *user, const struct bkspi_plan_report *plan);
 	/* Remarks that are not failures ("detached the kernel driver"). */
 	void (*note)(void *user, const char *text);
 	void *user;
@@ -166,12 +171,34 @@ struct bkspi_read_report {
 
 int bkspi_read(bkspi *h, const struct bkspi_read_req *req, uint8_t *buf, struct bkspi_read_report *rep);
 
+struct bkspi_verify_req {
+	uint32_t addr;
+	const uint8_t *data;
+	uint32_t len;
+	/* Beken targets: skip what a write with the same settings keeps */
+	int keep_rf;
+	int keep_tuya;
+};
+
+struct bkspi_kept {
+	int kept;
+	uint32_t addr, len;
+};
+
 struct bkspi_verify_report {
 	uint32_t mismatched;   /* bytes that differ, each seen by two agreeing reads */
 	uint32_t first, last;
+	struct bkspi_kept skipped_rf, skipped_tuya;  /* not compared: the device's own */
+	/* With keep_rf off: every mismatch lies in the device's RF sector,
+	 * which a write keeps by default. */
+	int only_rf;
+	uint32_t rf_addr;
 };
 
-int bkspi_verify(bkspi *h, uint32_t addr, const uint8_t *data, uint32_t len, struct bkspi_verify_report *rep);
+/* Compares the flash at addr with data; on a Beken target the device's
+ * RF sector and Tuya store are skipped as a write with the same keep
+ * settings keeps them. */
+int bkspi_verify(bkspi *h, const struct bkspi_verify_req *req, struct bkspi_verify_report *rep);
 
 /* A write or an erase. Owned by the caller and never modified. */
 struct bkspi_write_req {
@@ -188,18 +215,14 @@ struct bkspi_write_req {
 	int keep_tuya;         /* keep the device's Tuya key-value store */
 };
 
-struct bkspi_kept {
-	int kept;
-	uint32_t addr, len;
-};
-
 struct bkspi_write_report {
 	/* The Beken rules, when they ran. */
 	int beken;
 	const char *image_kind;        /* "full flash dump", ... */
 	const char *image_family;      /* "BK7231N", "unknown" */
 	const char *chip_family;
-	char forced[320];              /* with force: what would have been refused */
+	char forced[480];              /* with force: what would have been refused */
+	char destroys[320];            /* erase: what of the device's own it destroyed */
 	struct bkspi_kept kept_rf, kept_tuya;
 	int has_mac_before, has_mac_after, has_file_mac;
 	uint8_t mac_before[6], mac_after[6], file_mac[6];
@@ -212,6 +235,23 @@ struct bkspi_write_report {
 	uint32_t verified, read_back;
 	uint32_t recovered;            /* operations redone after a USB fault */
 	struct bkspi_confirm_report confirm;
+};
+
+/* What a write or erase is about to do (bkspi_config.plan). */
+struct bkspi_plan_report {
+	int erase;                     /* an erase, else a write */
+	uint32_t addr, len;
+	/* Beken targets */
+	int beken;
+	const char *image_kind;        /* write: "full flash dump", ... */
+	const char *image_family;      /* "BK7231N", "unknown" */
+	const char *chip_family;
+	uint32_t belongs_at;           /* where the file belongs; UINT32_MAX: not a flash image */
+	struct bkspi_kept kept_rf, kept_tuya;
+	char destroys[320];            /* erase: what of the device's own goes, "" if nothing */
+	char forced[480];              /* with force: what would have been refused */
+	/* every target */
+	uint32_t sectors, same, erased, erase_ops, program_only, pages;
 };
 
 /* The refusals that need only the file (Beken targets: OTA packages,

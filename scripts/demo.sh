@@ -18,11 +18,14 @@ run detect
 run read --label demo
 backup=$(ls backups/*_demo_*.bin)
 
-# A "new firmware": the backup with 256 KiB of the application replaced.
+# A "new firmware": the backup with 256 KiB of the data area (past the
+# application, whose CRC-16 blocks must stay intact) replaced.
 cp "$backup" new-firmware.bin
-dd if=/dev/urandom of=new-firmware.bin bs=4096 seek=32 count=64 conv=notrunc 2>/dev/null
+dd if=/dev/urandom of=new-firmware.bin bs=4096 seek=320 count=64 conv=notrunc 2>/dev/null
 run write new-firmware.bin
 run verify new-firmware.bin
-run -v erase
+# The whole chip would take the bootloader and the RF calibration with it
+# (refused without --force): erase the data area only.
+run -v --offset 0x140000 --length 256K erase
 printf '\n$ ls backups\n'
 ls -l backups

@@ -54,4 +54,46 @@ int bk_beken_write_rules(const struct bk_beken_rules *rules, const uint8_t *data
 			 const uint8_t *old, uint32_t at, uint32_t old_len, const uint8_t *head, size_t head_len,
 			 uint32_t flash_size, struct bk_beken_outcome *out, struct bk_err *err);
 
+/* ---- erase and verify: what the chip holds where ------------------------ */
+
+#define BK_BEKEN_MAX_PROBES 6
+
+/* The 4 KiB sectors the policy needs from the chip before an erase or a
+ * verify of [addr, addr+len): the bootloader's first sector, and each
+ * sector of that range where a layout of this flash size keeps the RF
+ * calibration or the Tuya store. Returns how many (flash addresses). */
+size_t bk_beken_probes(uint32_t addr, uint32_t len, uint32_t flash_size, uint32_t out[BK_BEKEN_MAX_PROBES]);
+
+/* What the chip holds in the probed sectors: sector[i] is 4 KiB from
+ * addr[i], in the order bk_beken_probes gave. */
+struct bk_beken_device {
+	size_t n;
+	const uint32_t *addr;
+	const uint8_t *const *sector;
+};
+
+struct bk_beken_erase {
+	int bootloader;             /* the range covers the chip's bootloader */
+	int rf;                     /* ... its RF calibration and MAC */
+	int whole_chip;
+	uint32_t rf_addr;
+	uint8_t mac[6];
+	char destroys[320];         /* what the erase destroys, "" when nothing of the device's own */
+	char overridden[480];       /* with force: what would have been refused */
+};
+
+/* An erase of [addr, addr+len) that destroys the chip's bootloader or its
+ * RF calibration and MAC is refused (BK_EREFUSED, saying what it would
+ * destroy) unless force; either way out->destroys says what goes. */
+int bk_beken_erase_rules(int force, uint32_t addr, uint32_t len, uint32_t flash_size,
+			 const struct bk_beken_device *dev, struct bk_beken_erase *out, struct bk_err *err);
+
+/* The device ranges a write of len bytes at addr keeps under rules (its
+ * RF sector, its Tuya store), for a verify that compares only what the
+ * write wrote; *rf_sector is the device's RF sector whether kept or not
+ * (BK_BEKEN_NONE when it has none in the range). */
+void bk_beken_verify_keeps(const struct bk_beken_rules *rules, uint32_t addr, uint32_t len, uint32_t flash_size,
+			   const struct bk_beken_device *dev, struct bk_beken_kept *rf, struct bk_beken_kept *tuya,
+			   uint32_t *rf_sector);
+
 #endif

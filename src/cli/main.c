@@ -195,6 +195,63 @@ static void on_progress(void *user, const char *phase, uint64_t done, uint64_t t
 	bk_progress_update(&a->progress, phase, done, total);
 }
 
+static const char *plural(uint32_t n)
+{
+	return n == 1 ? "" : "s";
+}
+
+/* Before the first erase: what the file is, what is kept, what will be
+ * erased and programmed (text and JSON from the same struct). */
+static void on_plan(void *user, const struct bkspi_plan_report *p)
+{
+	struct app *a = user;
+	bk_progress_done(&a->progress);
+	json_object *o = jobj(a->out, "plan");
+	if (p->image_kind) {
+		int known = strcmp(p->image_family, "unknown") != 0;
+		json_object *img = jobj(o, "image");
+		jset_str(img, "kind", p->image_kind);
+		jset_str(img, "family", p->image_family);
+		jset_str(img, "chip_family", p->chip_family);
+		if (p->belongs_at != UINT32_MAX)
+			jset_hex(img, "belongs_at", p->belongs_at, 6);
+		char where[40] = "";
+		if (p->belongs_at != UINT32_MAX)
+			snprintf(where, sizeof where, ", belongs at 0x%06X", p->belongs_at);
+		say(a, "image       %s%s%s%s; chip bootloader: %s\n", p->image_kind, known ? " for " : "",
+		    known ? p->image_family : "", where, p->chip_family);
+	}
+	const struct bkspi_kept *k[] = { &p->kept_rf, &p->kept_tuya };
+	static const char *const keys[] = { "keeps_rf", "keeps_tuya" };
+	static const char *const what[] = { "RF calibration and MAC", "Tuya key-value store" };
+	for (size_t i = 0; i < 2; i++) {
+		if (!k[i]->kept)
+			continue;
+		json_object *j = jobj(o, keys[i]);
+		jset_hex(j, "addr", k[i]->addr, 6);
+		jset_int(j, "length", k[i]->len);
+		say(a, "keeps       this device's %s (0x%06X-0x%06X)\n", what[i], k[i]->addr, k[i]->addr + k[i]->len - 1);
+	}
+	if (p->destroys[0]) {
+		jset_str(o, "destroys", p->destroys);
+		say(a, "destroys    %s\n", p->destroys);
+	}
+	if (p->forced[0]) {
+		jset_str(o, "forced", p->forced);
+		if (!a->o.quiet && !a->o.json)
+			fprintf(stderr, "bkspi: warning: --force overrides a refusal: %s\n", p->forced);
+	}
+	jset_int(o, "sectors", p->sectors);
+	jset_int(o, "unchanged", p->same);
+	jset_int(o, "erase", p->erased);
+	jset_int(o, "erase_ops", p->erase_ops);
+	jset_int(o, "program_in_place", p->program_only);
+	jset_int(o, "pages", p->pages);
+	say(a, "plan        %u sector%s: %u to erase in %u operation%s, %u to program without erase, %u page%s to program, %u unchanged\n",
+	    p->sectors, plural(p->sectors), p->erased, p->erase_ops, plural(p->erase_ops), p->program_only, p->pages,
+	    plural(p->pages), p->same);
+}
+
 static const struct bk_prog_driver *const cli_drivers[] = { &bk_emu_driver, &bk_emu_driver_ch347, NULL };
 
 static int open_programmer(struct app *a)
@@ -222,7 +279,7 @@ static int open_programmer(struct app *a)
 	struct bkspi_config cfg = {
 		.programmer = a->o.programmer, .drivers = cli_drivers, .driver_arg = &a->sim,
 		.target = a->o.target, .spi_hz = a->o.spi_hz, .cen = a->o.cen,
-		.progress = on_progress, .note = on_note, .user = a,
+		.progress = on_progress, .plan = on_plan, .note = on_note, .user = a,
 		.cancel = &interrupted,
 	};
 	a->h = bkspi_new(&cfg);
@@ -420,19 +477,36 @@ static int cmd_verify(struct app *a)
 	uint32_t addr;
 	struct bkspi_verify_report mm;
 	int r = file_range(a, &addr);
+	struct bkspi_verify_req req = { .addr = addr, .data = a->file_data, .len = (uint32_t)a->file_len,
+					.keep_rf = a->o.keep_rf, .keep_tuya = a->o.keep_tuya };
 	if (!r)
-		r = hfail(a, bkspi_verify(a->h, addr, a->file_data, (uint32_t)a->file_len, &mm));
+		r = hfail(a, bkspi_verify(a->h, &req, &mm));
 	bk_progress_done(&a->progress);
+	const struct bkspi_kept *skip[] = { &mm.skipped_rf, &mm.skipped_tuya };
+	static const char *const keys[] = { "skipped_rf", "skipped_tuya" };
+	static const char *const what[] = { "RF calibration and MAC", "Tuya key-value store" };
+	for (size_t i = 0; i < 2 && (!r || r == BK_EVERIFY); i++) {
+		if (!skip[i]->kept)
+			continue;
+		json_object *j = jobj(a->out, keys[i]);
+		jset_hex(j, "addr", skip[i]->addr, 6);
+		jset_int(j, "length", skip[i]->len);
+		say(a, "skipped     this device's %s (0x%06X-0x%06X), which write keeps\n", what[i], skip[i]->addr,
+		    skip[i]->addr + skip[i]->len - 1);
+	}
 	if (r == BK_EVERIFY) {
 		json_object *m = jobj(a->out, "mismatch");
 		jset_int(m, "bytes", mm.mismatched);
 		jset_hex(m, "first", mm.first, 6);
 		jset_hex(m, "last", mm.last, 6);
+		json_object_object_add(m, "only_rf", json_object_new_boolean(mm.only_rf));
 	}
 	if (r)
 		return r;
-	jset_int(a->out, "verified", (int64_t)a->file_len);
-	say(a, "verify      OK: %zu bytes at 0x%06X match %s\n", a->file_len, addr, a->o.file);
+	uint32_t compared = (uint32_t)a->file_len - (mm.skipped_rf.kept ? mm.skipped_rf.len : 0) -
+			    (mm.skipped_tuya.kept ? mm.skipped_tuya.len : 0);
+	jset_int(a->out, "verified", compared);
+	say(a, "verify      OK: %u bytes at 0x%06X match %s\n", compared, addr, a->o.file);
 	return 0;
 }
 
@@ -448,18 +522,12 @@ static void report_kept(struct app *a, json_object *o, const char *key, const ch
 
 static void report_beken(struct app *a, json_object *o, const struct bkspi_write_report *w)
 {
-	int known = strcmp(w->image_family, "unknown") != 0;
 	json_object *img = jobj(o, "image");
 	jset_str(img, "kind", w->image_kind);
 	jset_str(img, "family", w->image_family);
 	jset_str(img, "chip_family", w->chip_family);
-	say(a, "image       %s%s%s; chip bootloader: %s\n", w->image_kind, known ? " for " : "", known ? w->image_family : "",
-	    w->chip_family);
-	if (w->forced[0]) {
+	if (w->forced[0])
 		jset_str(o, "forced", w->forced);
-		if (!a->o.quiet && !a->o.json)
-			fprintf(stderr, "bkspi: warning: --force overrides a refusal: %s\n", w->forced);
-	}
 	report_kept(a, o, "kept_rf", "RF calibration and MAC", &w->kept_rf);
 	report_kept(a, o, "kept_tuya", "Tuya key-value store", &w->kept_tuya);
 	char before[18], after[18], file[18];
@@ -486,8 +554,12 @@ static void report_write(struct app *a, const struct bkspi_write_report *w, cons
 		jset_str(o, "backup", backup);
 		say(a, "backup      %s\n", backup);
 	}
-	if (w->beken)
+	if (w->beken && w->image_kind)
 		report_beken(a, o, w);
+	if (w->destroys[0])
+		jset_str(o, "destroyed", w->destroys);
+	if (w->beken && !w->image_kind && w->forced[0])
+		jset_str(o, "forced", w->forced);
 	report_confirm(a, o, &w->confirm);
 	if (w->recovered) {
 		jset_int(o, "recovered", w->recovered);

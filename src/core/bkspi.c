@@ -137,6 +137,16 @@ int bkspi_connect(bkspi *h)
 	return connect_prog(h);
 }
 
+/* A JEDEC read that returns only zeros: something holds MISO low, which
+ * is what a running Beken chip does with its flash's pins. */
+static int silent_miso(bkspi *h)
+{
+	static const uint8_t jedec[4] = { 0x9F };
+	uint8_t id[4] = { 0xFF };
+	struct bk_spi_frame fr = { .tx = jedec, .tx_len = 1, .len = 4, .rx = id };
+	return bk_prog_frames(h->prog, &fr, 1) == 0 && !(id[0] | id[1] | id[2] | id[3]);
+}
+
 /* Entry and probe, once per handle. */
 static int ready(bkspi *h)
 {
@@ -153,6 +163,9 @@ static int ready(bkspi *h)
 	h->entry = (struct bkspi_entry){ .beken = kind == BK_TARGET_BEKEN, .attempts = e.attempts, .echo = e.echo,
 					 .long_flush = e.long_flush };
 	r = bk_flash_probe(h->prog, &h->flash);
+	if (r == BK_ENOCHIP && kind == BK_TARGET_SPI && silent_miso(h))
+		return bk_err_ctx(&h->err, r,
+				  "MISO stays 0x00, as on a Beken chip that keeps its flash to itself until its entry: if this is a BK72xx board, use -t beken");
 	if (r)
 		return r;
 	h->job = (struct bk_job){ .flash = h->flash, .hooks = &h->hooks, .err = &h->err };
@@ -254,18 +267,106 @@ int bkspi_read(bkspi *h, const struct bkspi_read_req *req, uint8_t *buf, struct 
 	return r;
 }
 
-int bkspi_verify(bkspi *h, uint32_t addr, const uint8_t *data, uint32_t len, struct bkspi_verify_report *rep)
+/* The sectors the Beken policy asks for (bk_beken_probes), from what was
+ * already read (old, the flash from at) or else from the flash. buf holds
+ * BK_BEKEN_MAX_PROBES sectors. */
+struct probes {
+	uint32_t addr[BK_BEKEN_MAX_PROBES];
+	const uint8_t *sector[BK_BEKEN_MAX_PROBES];
+	uint8_t buf[BK_BEKEN_MAX_PROBES][BK_SECTOR];
+	struct bk_beken_device dev;
+};
+
+static int read_probes(bkspi *h, uint32_t addr, uint32_t len, const uint8_t *old, uint32_t at, uint32_t old_len,
+		       struct probes *p)
+{
+	size_t n = bk_beken_probes(addr, len, bk_flash_info(h->flash)->nor.size, p->addr);
+	for (size_t i = 0; i < n; i++) {
+		uint32_t a = p->addr[i];
+		if (old && a >= at && a - at <= old_len - BK_SECTOR && old_len >= BK_SECTOR) {
+			p->sector[i] = old + (a - at);
+			continue;
+		}
+		int r = bk_flash_read(h->flash, a, p->buf[i], BK_SECTOR);
+		if (r)
+			return bk_err_ctx(&h->err, r, "reading the sector at 0x%06X", a);
+		p->sector[i] = p->buf[i];
+	}
+	p->dev = (struct bk_beken_device){ n, p->addr, p->sector };
+	return 0;
+}
+
+/* Verifies [addr, addr+len) except the kept ranges, as one mismatch report. */
+static int verify_except(bkspi *h, uint32_t addr, const uint8_t *data, uint32_t len, const struct bk_beken_kept *skip,
+			 size_t n_skip, struct bk_mismatch *mm)
+{
+	memset(mm, 0, sizeof *mm);
+	uint32_t end = addr + len;
+	for (uint32_t a = addr; a < end;) {
+		uint32_t stop = end, next = end;
+		for (size_t i = 0; i < n_skip; i++) {
+			if (!skip[i].kept || skip[i].addr + skip[i].len <= a || skip[i].addr >= stop)
+				continue;
+			stop = skip[i].addr > a ? skip[i].addr : a;
+			next = skip[i].addr + skip[i].len;
+		}
+		if (stop > a) {
+			struct bk_mismatch part;
+			int r = bk_op_verify(&h->job, a, data + (a - addr), stop - a, &part);
+			if (r && r != BK_EVERIFY)
+				return r;
+			if (part.count && !mm->count)
+				mm->first = part.first;
+			if (part.count)
+				mm->last = part.last;
+			mm->count += part.count;
+		}
+		a = next > stop ? next : end;
+	}
+	if (mm->count)
+		return bk_fail(&h->err, BK_EVERIFY,
+			       "verify failed: %u bytes differ between 0x%06X and 0x%06X (each confirmed by two agreeing reads)",
+			       mm->count, mm->first, mm->last);
+	return 0;
+}
+
+int bkspi_verify(bkspi *h, const struct bkspi_verify_req *req, struct bkspi_verify_report *rep)
 {
 	begin(h);
 	memset(rep, 0, sizeof *rep);
+	rep->rf_addr = BK_BEKEN_NONE;
 	int r = ready(h);
 	if (!r)
-		r = check_range(h, addr, len);
+		r = check_range(h, req->addr, req->len);
 	if (r)
 		return r;
+	struct bk_beken_kept keep[2] = { { 0 }, { 0 } };
+	if (h->cfg.target == BKSPI_TARGET_BEKEN) {
+		struct probes *p = malloc(sizeof *p);
+		if (!p)
+			return bk_fail(&h->err, BK_ENOMEM, "out of memory");
+		r = read_probes(h, req->addr, req->len, NULL, 0, 0, p);
+		struct bk_beken_rules rules = { .keep_rf = req->keep_rf, .keep_tuya = req->keep_tuya };
+		if (!r)
+			bk_beken_verify_keeps(&rules, req->addr, req->len, bk_flash_info(h->flash)->nor.size, &p->dev,
+					      &keep[0], &keep[1], &rep->rf_addr);
+		free(p);
+		if (r)
+			return r;
+	}
+	rep->skipped_rf = (struct bkspi_kept){ keep[0].kept, keep[0].addr, keep[0].len };
+	rep->skipped_tuya = (struct bkspi_kept){ keep[1].kept, keep[1].addr, keep[1].len };
 	struct bk_mismatch mm;
-	r = bk_op_verify(&h->job, addr, data, len, &mm);
-	*rep = (struct bkspi_verify_report){ mm.count, mm.first, mm.last };
+	r = verify_except(h, req->addr, req->data, req->len, keep, 2, &mm);
+	rep->mismatched = mm.count;
+	rep->first = mm.first;
+	rep->last = mm.last;
+	rep->only_rf = mm.count && rep->rf_addr != BK_BEKEN_NONE && !keep[0].kept && mm.first >= rep->rf_addr &&
+		       mm.last < rep->rf_addr + BK_SECTOR;
+	if (rep->only_rf)
+		bk_err_ctx(&h->err, r,
+			   "the file differs only in this device's RF calibration sector (0x%06X-0x%06X), which write keeps (--keep-rf yes, the default)",
+			   rep->rf_addr, rep->rf_addr + BK_SECTOR - 1);
 	return r;
 }
 
@@ -274,12 +375,31 @@ struct beken_hook {
 	bkspi *h;
 	const struct bk_beken_rules *rules;
 	struct bk_beken_outcome out;
+	struct bk_beken_erase erase;
 };
+
+/* An erase: what of the device's own the range holds, refused unless
+ * forced when that is its bootloader or its RF calibration. */
+static int beken_erase(struct beken_hook *b, const struct bk_write_view *v, struct bk_err *err)
+{
+	struct probes *p = malloc(sizeof *p);
+	if (!p)
+		return bk_fail(err, BK_ENOMEM, "out of memory");
+	int r = read_probes(b->h, v->addr, v->len, v->old, v->at, v->old_len, p);
+	if (!r)
+		r = bk_beken_erase_rules(b->rules->force, v->addr, v->len, bk_flash_info(b->h->flash)->nor.size, &p->dev,
+					 &b->erase, err);
+	free(p);
+	return r;
+}
 
 static int beken_prepare(void *ctx, const struct bk_write_view *v, struct bk_range keep[BK_WRITE_MAX_KEEP],
 			 size_t *n_keep, struct bk_err *err)
 {
 	struct beken_hook *b = ctx;
+	*n_keep = 0;
+	if (!v->data)
+		return beken_erase(b, v, err);
 	uint8_t head[BK_SECTOR];
 	const uint8_t *boot = v->old;
 	size_t boot_len = v->old_len;
@@ -294,7 +414,6 @@ static int beken_prepare(void *ctx, const struct bk_write_view *v, struct bk_ran
 				     bk_flash_info(b->h->flash)->nor.size, &b->out, err);
 	if (r)
 		return r;
-	*n_keep = 0;
 	const struct bk_beken_kept *k[] = { &b->out.rf, &b->out.tuya };
 	for (size_t i = 0; i < 2; i++)
 		if (k[i]->kept)
@@ -329,6 +448,40 @@ int bkspi_write_check(bkspi *h, const struct bkspi_write_req *req, struct bkspi_
 	return bk_safety_check(req->data, req->len, req->addr, NULL, 0, req->force, &s, &h->err);
 }
 
+/* What the job is about to do, for the front end's plan callback. */
+struct planned {
+	bkspi *h;
+	const struct bkspi_write_req *req;
+	int erase, beken;
+	const struct beken_hook *bh;
+};
+
+static void on_planned(void *ctx, const struct bk_write_report *wr)
+{
+	struct planned *pl = ctx;
+	if (!pl->h->cfg.plan)
+		return;
+	struct bkspi_plan_report p = {
+		.erase = pl->erase, .addr = pl->req->addr, .len = pl->req->len, .beken = pl->beken,
+		.belongs_at = UINT32_MAX, .sectors = wr->sectors, .same = wr->same, .erased = wr->erased,
+		.erase_ops = wr->erase_ops, .program_only = wr->program_only, .pages = wr->pages,
+	};
+	const struct bk_beken_outcome *o = &pl->bh->out;
+	if (pl->beken && pl->erase) {
+		snprintf(p.destroys, sizeof p.destroys, "%s", pl->bh->erase.destroys);
+		snprintf(p.forced, sizeof p.forced, "%s", pl->bh->erase.overridden);
+	} else if (pl->beken && o->safety.file.name) {
+		p.image_kind = o->safety.file.name;
+		p.image_family = bk_beken_family_name(o->safety.file.family);
+		p.chip_family = bk_beken_family_name(o->safety.chip);
+		p.belongs_at = o->safety.file.flash_offset;
+		p.kept_rf = (struct bkspi_kept){ o->rf.kept, o->rf.addr, o->rf.len };
+		p.kept_tuya = (struct bkspi_kept){ o->tuya.kept, o->tuya.addr, o->tuya.len };
+		snprintf(p.forced, sizeof p.forced, "%s", o->safety.overridden);
+	}
+	pl->h->cfg.plan(pl->h->cfg.user, &p);
+}
+
 static int write_or_erase(bkspi *h, const struct bkspi_write_req *req, int erase, struct bkspi_write_report *rep)
 {
 	begin(h);
@@ -339,16 +492,23 @@ static int write_or_erase(bkspi *h, const struct bkspi_write_req *req, int erase
 	struct bk_beken_rules rules = { .force = req->force, .keep_rf = req->keep_rf, .keep_tuya = req->keep_tuya };
 	struct beken_hook bh = { .h = h, .rules = &rules };
 	struct bk_write_hook hook = { .prepare = beken_prepare, .ctx = &bh };
-	int beken = !erase && h->cfg.target == BKSPI_TARGET_BEKEN;
+	int beken = h->cfg.target == BKSPI_TARGET_BEKEN;
+	struct planned pl = { .h = h, .req = req, .erase = erase, .beken = beken, .bh = &bh };
 	struct bk_write w = {
 		.addr = req->addr, .len = req->len, .data = erase ? NULL : req->data,
 		.backup_path = req->backup_path, .force_backup = req->force_backup,
 		.verify = !req->no_verify, .confirm_all = req->confirm_all, .hook = beken ? &hook : NULL,
+		.planned = on_planned, .planned_ctx = &pl,
 	};
 	struct bk_write_report wr;
 	r = bk_op_write(&h->job, &w, &wr);
-	if (beken && bh.out.safety.file.name)
+	if (beken && !erase && bh.out.safety.file.name)
 		beken_report(&bh.out, rep);
+	if (beken && erase) {
+		rep->beken = 1;
+		snprintf(rep->destroys, sizeof rep->destroys, "%s", bh.erase.destroys);
+		snprintf(rep->forced, sizeof rep->forced, "%s", bh.erase.overridden);
+	}
 	rep->unprotect.changed = wr.unprotect.changed;
 	rep->unprotect.sr1_before = wr.unprotect.sr1_before;
 	rep->unprotect.sr2_before = wr.unprotect.sr2_before;

@@ -20,8 +20,11 @@ struct bk_confirm {
 
 /* Confirms the 4 KiB sectors of buf (the flash from `at`, len bytes; both
  * sector-aligned) flagged in which[] (one byte per sector; NULL: all).
- * Where buf holds the Beken layout from address 0, a sector whose CRC-16
- * blocks all check needs no second read; any other sector is read again
+ * Where buf holds part of the Beken layout's CRC-framed bootloader or
+ * application (from any address), a sector whose CRC-16 blocks all check
+ * needs no second read; all-0xFF blocks pass only in the erased run at a
+ * region's end (elsewhere they may be MISO stuck high for a few ms). Any
+ * other sector is read again
  * and each page where two reads disagree is read until two of its reads
  * agree (at most BK_CONFIRM_READS reads).
  * buf is corrected in place. BK_EUNSTABLE when reads never agree. */

@@ -294,7 +294,7 @@ static int plan_confirmed(const struct bk_job *job, const struct bk_write *w, st
 static int prepare(const struct bk_job *job, const struct bk_write *w, struct span *sp, const uint8_t *old,
 		   uint32_t at, uint32_t old_len)
 {
-	if (!w->hook || !w->data)
+	if (!w->hook)
 		return 0;
 	struct bk_write_view v = { .data = w->data, .addr = w->addr, .len = w->len,
 				   .old = old, .at = at, .old_len = old_len };
@@ -369,6 +369,8 @@ int bk_op_write(const struct bk_job *job, const struct bk_write *w, struct bk_wr
 		rep->program_only = plan.program_only;
 		rep->pages = plan.pages;
 		rep->erase_ops = (uint32_t)plan.n_erase;
+		if (w->planned)
+			w->planned(w->planned_ctx, rep);
 		if (plan.n_erase || plan.n_program)
 			r = bk_flash_unprotect(job->flash, &rep->unprotect);
 	}

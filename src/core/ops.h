@@ -57,15 +57,19 @@ struct bk_write_view {
 
 #define BK_WRITE_MAX_KEEP 4
 
-/* A target's rules for writes (the Beken policy), run once per write
- * after the device was read and before anything is planned: it may refuse
- * (nothing has been erased yet) and may name device ranges whose current
- * contents the write keeps instead of the new data. */
+/* A target's rules for writes and erases (the Beken policy), run once per
+ * job after the device was read and before anything is planned: it may
+ * refuse (nothing has been erased yet) and, for a write, may name device
+ * ranges whose current contents the write keeps instead of the new data.
+ * For an erase v->data is NULL and old may be NULL (no backup read): the
+ * hook reads what it needs itself. */
 struct bk_write_hook {
 	int (*prepare)(void *ctx, const struct bk_write_view *v, struct bk_range keep[BK_WRITE_MAX_KEEP],
 		       size_t *n_keep, struct bk_err *err);
 	void *ctx;
 };
+
+struct bk_write_report;
 
 /* Owned by the caller and never modified. */
 struct bk_write {
@@ -76,6 +80,10 @@ struct bk_write {
 	int verify;
 	int confirm_all;         /* confirm every sector read, not only those about to change */
 	const struct bk_write_hook *hook; /* NULL: a generic SPI flash */
+	/* Called once with the plan's counts, after the backup was saved and
+	 * before anything is unprotected or erased; may be NULL. */
+	void (*planned)(void *ctx, const struct bk_write_report *rep);
+	void *planned_ctx;
 };
 
 struct bk_write_report {

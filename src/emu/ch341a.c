@@ -8,6 +8,12 @@
 #define PACKET 32
 #define BYTE_NS 5334ull                 /* 8 bits at 1.5 MHz, rounded up */
 #define CMD_NS (10 * EMU_NS_PER_US)     /* UIO and I2C packets */
+/* What real CH341A boards lose per 0xA8 packet besides the SPI clock: the
+ * chip does not start the next packet until it has handed the last one to
+ * USB. Published reads with the fastest tools: IMSProg 4 MiB in 34 s,
+ * ch341prog 8 MiB in 63 s (field notes, section 6), i.e. 233-250 us per
+ * 31-byte packet against the 171 us of 32 byte times: about 69 us more. */
+#define PACKET_NS (69 * EMU_NS_PER_US)
 #define REPLY_DEPTH 2                   /* IN packets the chip buffers */
 
 #define PIN_CS 0x01
@@ -50,7 +56,7 @@ static uint64_t ch341a_run(struct bk_emu *e, const uint8_t *p, size_t len, uint6
 			r->data[i - 1] = bitrev(emu_line_miso(e, chip, 0));
 		}
 		r->len = len - 1;
-		return len * BYTE_NS;
+		return len * BYTE_NS + PACKET_NS;
 	}
 	uint64_t ns = CMD_NS;
 	if (p[0] == 0xAB) {

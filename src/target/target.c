@@ -15,6 +15,7 @@
 #define ENTRY_HZ 1875000u
 #define SLOW_ENTRY_HZ 468750u
 #define SLOW_FROM_ATTEMPT 5
+#define PLAIN_FLASH 2   /* attempt(): a flash answered with no entry */
 
 /* What MISO did across every attempt, to name the likely wire. */
 struct seen {
@@ -73,6 +74,12 @@ static int attempt(struct bk_prog *p, struct seen *s, struct bk_entry *rep)
 	tally(s, probe, 4);
 	tally(s, flush, SHORT_FLUSH);
 	tally(s, id, 4);
+	/* Right after the run a Beken chip answers 0xD2 or zeros; a flash that
+	 * gives its ID here was never behind the entry at all. */
+	if (id_valid(probe)) {
+		memcpy(s->last_id, probe, 4);
+		return PLAIN_FLASH;
+	}
 	rep->echo = probe[0] == 0xD2;
 	s->echo |= rep->echo;
 	if (id_valid(id))
@@ -108,7 +115,7 @@ static int diagnose(struct bk_prog *p, const struct seen *s, unsigned attempts)
 			 "check %s -> CEN (the reset must reach the chip), %s -> P22 (SI/TDI), %s -> P20 (SCK/TCK), and that %s <- P23 (SO/TDO) is not shorted to GND",
 			 w->cen, w->mosi, w->sck, w->miso);
 	} else if (s->echo) {
-		saw = "the chip echoed 0xD2 (it is in SPI mode) but its flash gave no ID";
+		saw = "the chip echoed the 0xD2 run, so the entry reached it, but its flash never gave a valid ID";
 		snprintf(hint, sizeof hint, "check %s <- P23 (SO/TDO) for a loose contact and keep the wires short; then try again",
 			 w->miso);
 	} else {
@@ -136,6 +143,10 @@ static int entry_attempts(struct bk_prog *p, struct bk_entry *rep)
 			return bk_err_ctx(bk_prog_err(p), r, "entering Beken SPI mode");
 		if (r == 1)
 			return 0;
+		if (r == PLAIN_FLASH)
+			return bk_fail(bk_prog_err(p), BK_ENOCHIP,
+				       "a flash answered with ID %02X-%02X-%02X before the Beken entry could work (no 0xD2 echo, no reset by CEN): this looks like a plain SPI flash: use -t spi",
+				       s.last_id[1], s.last_id[2], s.last_id[3]);
 	}
 	return diagnose(p, &s, BK_ENTRY_ATTEMPTS);
 }

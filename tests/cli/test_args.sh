@@ -99,7 +99,8 @@ check "bad input files left the image alone" "image changed" same img.bin img.or
 # Errors found after the flash is probed: exit 2, one line, image unchanged;
 # with -q nothing at all on stdout.
 mkimg big.bin 131072
-sim write big.bin
+# (-t spi: random bytes at 0 are no bootloader, refused first on a Beken target)
+sim -t spi write big.bin
 expect_rc 2 "write file larger than the flash (exit)"
 expect_error_line "write file larger than the flash (message)" 'past the end of the 64 KiB flash; nothing was changed'
 check "write file larger than the flash (image unchanged)" "image changed" same img.bin img.orig
@@ -133,7 +134,7 @@ expect_rc 2 "erase unaligned length (exit)"
 expect_error_line "erase unaligned length (message)" 'whole 4 KiB sectors'
 sim -q --offset 0x20000 erase
 expect_rc 2 "erase --offset past the end (exit)"
-sim -q --length 0x100 write f5000.bin
+sim -t spi -q --length 0x100 write f5000.bin
 expect_rc 2 "write with --length (exit)"
 expect_error_line "write with --length (message)" '--length does not apply to write'
 sim -q --length 0x100 verify f5000.bin

@@ -194,6 +194,58 @@ expect_stderr_empty "write RBL -t spi (no warning)"
 splice ref.bin 0 rbl.bin want.bin
 check "write RBL -t spi (image)" "image differs" same spi.bin want.bin
 
+# Nothing that is not a bootloader goes to 0, refused before any USB
+# traffic; elsewhere such data is written as asked.
+newcase not_a_bootloader
+writable "$synth" img.bin
+cp img.bin ref.bin
+printf 'ssid=home\npassword=secret\n' >text.bin
+mkimg random.bin 100000
+mkimg ff.bin 8192 ff
+# refuse_at0 NAME FILE ERE: exit 2, one line, no USB, image unchanged.
+refuse_at0() {
+	sim write "$2"
+	expect_rc 2 "$1 at 0 (exit)"
+	expect_error_line "$1 at 0 (message)" "the file is $3: it does not start with a Beken bootloader.*--force writes it anyway"
+	expect_unchanged "$1 at 0 (image unchanged)" ref.bin
+	check "$1 at 0 (no backup)" "backups/ has $(count_files backups) files" test "$(count_files backups)" -eq 0
+	sim --json write "$2"
+	expect_no_usb "$1 at 0 --json (no USB traffic)"
+}
+refuse_at0 "write a text file" text.bin 'text, not a flash image'
+refuse_at0 "write random bytes" random.bin '100000 bytes of data that are no image bkspi recognises'
+refuse_at0 "write 0xFF" ff.bin 'all 0xFF at its start, like erased flash'
+sim -q --no-backup --offset 0x140000 write random.bin
+expect_rc 0 "write random bytes at 0x140000 (exit)"
+# A bootloader cut short, and a synthetic image whose app was zeroed in part.
+head -c 4096 "$synth" >boot4k.bin
+sim write boot4k.bin
+expect_rc 2 "write 4 KiB of a bootloader (exit)"
+expect_error_line "write 4 KiB of a bootloader (message)" 'only the first 0x1000 bytes of a bootloader'
+writable "$synth" zapp.bin
+mkimg z.bin 2048 zero
+splice "$synth" 0x30000 z.bin zapp.bin
+writable ref.bin img.bin
+sim write zapp.bin
+expect_rc 2 "write an image with a zeroed app (exit)"
+# 0x30000 - 0x11000 = 0x1F000 = 34 * 3734 + 0x14: the block at 0x2FFEC.
+expect_error_line "write an image with a zeroed app (names the first bad block)" \
+	"the file's application is damaged: [0-9]+ of its CRC-16 blocks fail their check, the first at flash address 0x02FFEC; use an intact image"
+expect_unchanged "write an image with a zeroed app (image unchanged)" ref.bin
+sim --force --no-backup write zapp.bin
+expect_rc 0 "write an image with a zeroed app --force (exit)"
+expect_stderr_match "write an image with a zeroed app --force (warning)" '^bkspi: warning: --force overrides a refusal: the file.s application is damaged'
+check "write an image with a zeroed app --force (written)" "image differs" same img.bin zapp.bin
+
+# Erasing the synthetic chip's bootloader or RF sector needs --force.
+newcase synth_erase
+writable "$synth" img.bin
+sim --no-backup erase
+expect_rc 2 "erase the synthetic chip (exit)"
+expect_error_line "erase the synthetic chip (message)" \
+	'destroys the whole chip: the bootloader \(0x000000-0x010FFF\) and the RF calibration and MAC 02:b4:5e:00:00:01 \(0x1D0000\)'
+expect_unchanged "erase the synthetic chip (image unchanged)" "$synth"
+
 # ---- real dumps ------------------------------------------------------------------
 
 if [ ! -d "$DUMPS" ]; then
@@ -566,6 +618,97 @@ expect_stderr_match "write T over N --force (warning)" \
 put "$TG" 0x1D0000 "$NM" 4096 want.bin
 check "write T over N --force (image = file, RF kept)" "image differs" same img.bin want.bin
 expect_stdout_match "write T over N --force (mac)" "^mac +before $MAC_NM, after $MAC_NM$"
+
+# What a careless user writes at 0 (issue 10, item 9), and damaged dumps
+# (item 10): refused before anything is erased.
+newcase careless
+writable "$NM" img.bin
+head -c $((0x11000)) "$T4" >tboot.bin
+sim write tboot.bin
+expect_rc 2 "T bootloader alone onto N (exit)"
+expect_error_line "T bootloader alone onto N (message)" \
+	"nothing was erased.*bootloader is for BK7231T but the chip runs a BK7231N bootloader"
+expect_unchanged "T bootloader alone onto N (image unchanged)" "$NM"
+writable "$T4" img.bin
+head -c 1400000 "$NM" >ncut.bin
+sim write ncut.bin
+expect_rc 2 "1,400,000 bytes of N onto T (exit)"
+expect_error_line "1,400,000 bytes of N onto T (message)" "bootloader is for BK7231N but the chip runs a BK7231T bootloader"
+expect_unchanged "1,400,000 bytes of N onto T (image unchanged)" "$T4"
+sim write "$TC"
+expect_rc 2 "Tuya store at 0 (exit)"
+expect_error_line "Tuya store at 0 (message)" \
+	"bare Tuya key-value store .*belongs at 0x1EE000: it does not start with a Beken bootloader.*write it with --offset 0x1EE000"
+expect_stdout_empty "Tuya store at 0 (refused before USB)"
+expect_unchanged "Tuya store at 0 (image unchanged)" "$T4"
+writable "$T4" zeroed.bin
+mkimg z.bin 4096 zero
+splice "$T4" 0x80000 z.bin zeroed.bin
+sim write zeroed.bin
+expect_rc 2 "dump with 4 KiB zeroed in the app (exit)"
+expect_error_line "dump with 4 KiB zeroed in the app (message)" "application is damaged: .*first at flash address 0x07FFF8"
+expect_unchanged "dump with 4 KiB zeroed in the app (image unchanged)" "$T4"
+head -c $((0x100000)) "$T4" >cut.bin
+sim write cut.bin
+expect_rc 2 "dump cut in its app (exit)"
+expect_error_line "dump cut in its app (message)" "ends at flash address 0x100000, inside the application \\(which runs to 0x129F70\\): it was cut short"
+expect_unchanged "dump cut in its app (image unchanged)" "$T4"
+
+# The plan comes before the first erase; erase of what is the device's own
+# needs --force; verify skips what write keeps (issue 10, items 11, 12, 16).
+newcase plan_erase_verify
+writable "$T4" img.bin
+sim --json --sim-config stuck-wip=1 write "$TG"
+expect_rc 1 "plan before a failing erase (exit)"
+expect_json "plan before a failing erase (image kind)" .plan.image.kind "full flash dump"
+expect_json "plan before a failing erase (family)" .plan.image.family BK7231T
+expect_json "plan before a failing erase (belongs at)" .plan.image.belongs_at 0x000000
+expect_json "plan before a failing erase (keeps RF)" .plan.keeps_rf.addr 0x1E0000
+expect_json_in "plan before a failing erase (sectors to erase)" .plan.erase 266
+writable "$T4" img.bin
+sim write "$TG"
+expect_rc 0 "plan (exit)"
+# The plan lines come before the backup, confirm and erase report lines.
+plan_line=$(grep -n '^plan ' out.txt | cut -d: -f1)
+sectors_line=$(grep -n '^sectors ' out.txt | cut -d: -f1)
+check "plan (printed before the work is reported)" "plan at line '${plan_line:-}', sectors at '${sectors_line:-}'" \
+	test "${plan_line:-99}" -lt "${sectors_line:-0}"
+expect_stdout_match "plan (image line)" '^image +full flash dump for BK7231T, belongs at 0x000000; chip bootloader: BK7231T$'
+expect_stdout_match "plan (keeps line)" "^keeps +this device's RF calibration and MAC \\(0x1E0000-0x1E0FFF\\)$"
+expect_stdout_match "plan (counts)" '^plan +512 sectors: [0-9]+ to erase in [0-9]+ operations, [0-9]+ to program without erase, [0-9]+ pages to program, [0-9]+ unchanged$'
+# verify after the write: the kept RF sector is skipped and said so.
+sim verify "$TG"
+expect_rc 0 "verify after a write that kept RF (exit)"
+expect_stdout_match "verify after a write that kept RF (says it skipped)" "^skipped +this device's RF calibration and MAC \\(0x1E0000-0x1E0FFF\\), which write keeps$"
+sim --keep-rf no verify "$TG"
+expect_rc 1 "verify --keep-rf no (exit)"
+expect_error_line "verify --keep-rf no (explains)" "differs only in this device's RF calibration sector \\(0x1E0000-0x1E0FFF\\), which write keeps"
+sim --json --keep-rf no verify "$TG"
+expect_json "verify --keep-rf no --json (only rf)" .mismatch.only_rf true
+# Erase: the whole chip, the bootloader, the RF sector need --force.
+newcase erase_own
+writable "$T4" img.bin
+sim erase
+expect_rc 2 "erase whole chip (exit)"
+expect_error_line "erase whole chip (says what goes)" \
+	"nothing was erased: erasing 0x000000-0x1FFFFF destroys the whole chip: the bootloader \\(0x000000-0x010FFF\\), the RF calibration and MAC $MAC_T4 \\(0x1E0000\\).*--force"
+expect_unchanged "erase whole chip (image unchanged)" "$T4"
+check "erase whole chip (no backup kept)" "backups/ has files" test "$(count_files backups)" -eq 0
+sim --no-backup --offset 0x8000 --length 4K erase
+expect_rc 2 "erase in the bootloader (exit)"
+expect_error_line "erase in the bootloader (message)" 'destroys the bootloader .*the chip would not boot again'
+sim --offset 0x1E0000 --length 4K erase
+expect_rc 2 "erase the RF sector (exit)"
+expect_error_line "erase the RF sector (message)" "destroys the RF calibration and MAC $MAC_T4 \\(0x1E0000\\)"
+expect_unchanged "erase the RF sector (image unchanged)" "$T4"
+sim --force --offset 0x1E0000 --length 4K erase
+expect_rc 0 "erase the RF sector --force (exit)"
+expect_stdout_match "erase the RF sector --force (says what goes)" "^destroys +the RF calibration and MAC $MAC_T4"
+expect_stderr_match "erase the RF sector --force (warning)" '^bkspi: warning: --force overrides a refusal: erasing 0x1E0000-0x1E0FFF'
+check "erase the RF sector --force (backup still taken)" "backups/ has $(count_files backups) files" test "$(count_files backups)" -eq 1
+writable "$T4" img.bin
+sim -q --no-backup --offset 0x140000 --length 64K erase
+expect_rc 0 "erase a data range (exit)"
 
 # ---- keeping this device's RF sector and Tuya store ------------------------------------
 

@@ -92,10 +92,12 @@ expect_stdout_empty "entry never works (stdout)"
 newcase wires
 mkimg img.bin 65536
 cp img.bin old.bin
+mkimg small.bin 4096
 # wire_fault NAME ERE: --sim-config wire=NAME fails with exit 4 and a message
-# that names the wire; nothing on stdout, the flash untouched.
+# that names the wire; nothing on stdout, the flash untouched. (Not at 0:
+# random bytes there are no bootloader, refused before the entry.)
 wire_fault() {
-	sim --sim-config "wire=$1" write old.bin
+	sim --sim-config "wire=$1" --offset 0x8000 write small.bin
 	expect_rc 4 "wire $1 (exit)"
 	expect_error_line "wire $1 (message names $3)" "$2"
 	expect_stdout_empty "wire $1 (stdout)"
@@ -114,6 +116,20 @@ expect_json "wire fault --json (error code)" .error.code BK_ENOCHIP
 sim -t spi --sim-config wire=miso-open detect
 expect_rc 4 "spi wire miso-open (exit)"
 expect_error_line "spi wire miso-open (message)" 'wiring'
+
+# The wrong -t: a plain flash on -t beken answers at once; a Beken chip on
+# -t spi holds MISO low. Each message names the other target.
+newcase wrong_target
+mkimg img.bin 65536
+sim --sim-config beken=0 detect
+expect_rc 4 "plain flash on -t beken (exit)"
+expect_error_line "plain flash on -t beken (says use -t spi)" 'this looks like a plain SPI flash: use -t spi$'
+expect_stderr_nomatch "plain flash on -t beken (no 'in SPI mode' claim)" 'it is in SPI mode'
+sim -t spi --sim-config beken=1 detect
+expect_rc 4 "Beken chip on -t spi (exit)"
+expect_error_line "Beken chip on -t spi (hints -t beken)" 'if this is a BK72xx board, use -t beken'
+sim -t spi --sim-config wire=miso-open detect
+expect_stderr_nomatch "open MISO on -t spi (no -t beken hint)" '-t beken'
 
 # ---- plain SPI, enter, reset ----------------------------------------------------
 

@@ -254,11 +254,22 @@ static void ua_belongs_at_0x11000(void **state)
 		       &(struct subs){ { "--offset 0x11000" } }, &s);
 	free(ua);
 
-	/* A short app (a few KiB) is still an app. */
+	/* A short app (a few KiB) is still an app, but one cut short: its
+	 * last block still checks where the application goes on. */
 	ua = make_ua(0x2000);
 	expect_refused(ua, 0x2000, 0, NULL, 0, &(struct subs){ { "app only (UA)" } },
 		       &(struct subs){ { "--offset 0x11000" } }, &s);
-	expect_ok(ua, 0x2000, 0x11000, NULL, 0, &s);
+	expect_refused(ua, 0x2000, 0x11000, NULL, 0,
+		       &(struct subs){ { "ends at flash address 0x013000", "inside the application", "cut short" } },
+		       &(struct subs){ { "whole image" } }, &s);
+	free(ua);
+
+	/* Damaged blocks inside the app: refused, naming the first (a flash address). */
+	ua = make_ua(UA_LEN);
+	memset(ua + 0x5000, 0, 0x800);
+	expect_refused(ua, UA_LEN, 0x11000, NULL, 0,
+		       &(struct subs){ { "application is damaged", "first at flash address 0x015FF4" } },
+		       &(struct subs){ { "intact image" } }, &s);
 	free(ua);
 }
 
@@ -358,8 +369,10 @@ static void ota_packages_refused(void **state)
 	free(uf2);
 }
 
-/* Data bkspi knows nothing about is not its business: written as asked. */
-static void unknown_data_accepted(void **state)
+/* At 0 the file replaces the bootloader: anything that is not one is
+ * refused, before the chip is even known, saying what it looks like.
+ * Elsewhere data bkspi knows nothing about is written as asked. */
+static void unknown_data_at_0_refused(void **state)
 {
 	(void)state;
 	struct bk_safety s;
@@ -369,17 +382,63 @@ static void unknown_data_accepted(void **state)
 	for (size_t i = 0; i < n; i++)
 		p[i] = rnd();
 	p[1] = 0x00;
-	expect_ok(p, n, 0, NULL, 0, &s);
+	const struct subs no_boot = { { "does not start with a Beken bootloader", "brick" } };
+	expect_refused(p, n, 0, NULL, 0, &no_boot, &(struct subs){ { "bootloader+app", "--offset" } }, &s);
 	assert_int_equal(s.file.kind, BK_BEKEN_IMG_UNKNOWN);
 	expect_ok(p, n, 0x11000, NULL, 0, &s);
+	memset(p, 'a', n);
+	memcpy(p, "# a text file\n", 14);
+	expect_refused(p, n, 0, NULL, 0, &(struct subs){ { "text, not a flash image" } }, &(struct subs){ { 0 } }, &s);
 	memset(p, 0xFF, n);
-	expect_ok(p, n, 0, NULL, 0, &s);
+	expect_refused(p, n, 0, NULL, 0, &(struct subs){ { "all 0xFF", "erased" } },
+		       &(struct subs){ { "bkspi erase" } }, &s);
 	expect_ok(p, n, 0x1D0000, NULL, 0, &s);
 
 	struct bk_err err = { 0 };
 	int r = bk_safety_check(p, 0, 0, NULL, 0, 0, &s, &err);
 	assert_int_equal(r, BK_EINVAL); /* empty: bad input, not a refusal */
 	free(p);
+
+	/* Part of a bootloader is not a bootloader. */
+	uint8_t *boot = make_boot_app(BOOT_END);
+	expect_refused(boot, 0x1000, 0, NULL, 0, &(struct subs){ { "only the first 0x1000 bytes of a bootloader" } },
+		       &(struct subs){ { "whole" } }, &s);
+	/* The whole of one (no app after it) is. */
+	expect_ok(boot, BOOT_END, 0, NULL, 0, &s);
+	free(boot);
+}
+
+/* CRC-16 blocks that fail, or an application cut short, in an image
+ * that goes to 0: refused, naming the first bad flash address. */
+static void damaged_images_refused(void **state)
+{
+	(void)state;
+	struct bk_safety s;
+	uint8_t *full = make_boot_app(MIB2);
+	/* Some KiB zeroed inside the app: the first block touched starts at
+	 * 0x11000 + 34 * 1807 = 0x1FFFE. */
+	memset(full + 0x20000, 0, 0x1000);
+	expect_refused(full, MIB2, 0, NULL, 0,
+		       &(struct subs){ { "application is damaged", "the first at flash address 0x01FFFE" } },
+		       &(struct subs){ { "intact image", "bkspi info" } }, &s);
+	free(full);
+	/* XORed inside the bootloader. */
+	full = make_boot_app(MIB2);
+	for (size_t i = 0x3000; i < 0x3400; i++)
+		full[i] ^= 0x5A;
+	expect_refused(full, MIB2, 0, NULL, 0,
+		       &(struct subs){ { "bootloader is damaged", "first at flash address 0x002FF2" } },
+		       &(struct subs){ { "intact image" } }, &s);
+	free(full);
+	/* Cut in the middle of the app (QIO-sized, so it classifies as one). */
+	full = make_boot_app(APP_END);
+	expect_refused(full, 0x110000, 0, NULL, 0,
+		       &(struct subs){ { "ends at flash address 0x110000", "inside the application", "0x129F70",
+					 "cut short" } },
+		       &(struct subs){ { "whole image" } }, &s);
+	/* Ending where the app ends, or past it, is whole. */
+	expect_ok(full, APP_END, 0, NULL, 0, &s);
+	free(full);
 }
 
 /* bk_emu_synth's image names itself BK7231N ("BK7231" at 0x110). */
@@ -545,6 +604,52 @@ static void dump_slices(void **state)
 	}
 }
 
+/* The images a careless user writes at 0, from real dumps. */
+static void dump_pieces_at_0(void **state)
+{
+	(void)state;
+	size_t nt = 0, nn = 0, nc = 0;
+	uint8_t *t = need(T_4GANG, &nt), *n = need(N_MOES, &nn), *cfg = need("bk7231t-tuya-config-pc44ha-72k.bin", &nc);
+	struct bk_safety s;
+	/* A T bootloader alone onto an N chip: whatever its size, the family counts. */
+	expect_refused(t, BOOT_END, 0, n, BOOT_READ,
+		       &(struct subs){ { "bootloader is for BK7231T", "runs a BK7231N bootloader" } },
+		       &(struct subs){ { "built for this chip" } }, &s);
+	/* 1,400,000 bytes of an N dump (more than a QIO image) onto a T chip. */
+	expect_refused(n, 1400000, 0, t, BOOT_READ,
+		       &(struct subs){ { "bootloader is for BK7231N", "runs a BK7231T bootloader" } },
+		       &(struct subs){ { "built for this chip" } }, &s);
+	/* On its own chip family that cut is fine: the app ends before it. */
+	expect_ok(n, 1400000, 0, n, BOOT_READ, &s);
+	/* The Tuya store: no bootloader, refused before the chip is known. */
+	expect_refused(cfg, nc, 0, NULL, 0,
+		       &(struct subs){ { "bare Tuya key-value store", "belongs at 0x1EE000",
+					 "does not start with a Beken bootloader" } },
+		       &(struct subs){ { "--offset 0x1EE000" } }, &s);
+	expect_ok(cfg, nc, 0x1EE000, NULL, 0, &s);
+
+	/* 4 KiB zeroed inside the app, then 4 KiB XORed: the first bad block. */
+	uint8_t *d = malloc(nt);
+	assert_non_null(d);
+	memcpy(d, t, nt);
+	memset(d + 0x80000, 0, 0x1000);
+	expect_refused(d, nt, 0, t, BOOT_READ, &(struct subs){ { "application is damaged", "0x07FFF8" } },
+		       &(struct subs){ { "intact image" } }, &s);
+	memcpy(d, t, nt);
+	for (size_t i = 0x100000; i < 0x101000; i++)
+		d[i] ^= 0xA5;
+	expect_refused(d, nt, 0, t, BOOT_READ, &(struct subs){ { "application is damaged", "0x0FFFF0" } },
+		       &(struct subs){ { "intact image" } }, &s);
+	/* A dump truncated inside its application. */
+	expect_refused(t, 0x100000, 0, t, BOOT_READ,
+		       &(struct subs){ { "ends at flash address 0x100000", "inside the application", "cut short" } },
+		       &(struct subs){ { "whole image" } }, &s);
+	free(d);
+	free(t);
+	free(n);
+	free(cfg);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -553,7 +658,8 @@ int main(void)
 		cmocka_unit_test(qio_belongs_at_0),
 		cmocka_unit_test(rotated_full_refused),
 		cmocka_unit_test(ota_packages_refused),
-		cmocka_unit_test(unknown_data_accepted),
+		cmocka_unit_test(unknown_data_at_0_refused),
+		cmocka_unit_test(damaged_images_refused),
 		cmocka_unit_test(synthetic_image),
 		cmocka_unit_test(family_t_file_on_n_chip),
 		cmocka_unit_test(family_t_file_on_marked_n_chip),
@@ -561,6 +667,7 @@ int main(void)
 		cmocka_unit_test(family_same_accepted),
 		cmocka_unit_test(rotated_dump_refused),
 		cmocka_unit_test(dump_slices),
+		cmocka_unit_test(dump_pieces_at_0),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
