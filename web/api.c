@@ -343,7 +343,9 @@ EMSCRIPTEN_KEEPALIVE const char *bkw_backup_path(struct web *w)
 	return w->backup;
 }
 
-EMSCRIPTEN_KEEPALIVE const char *bkw_verify(struct web *w, const uint8_t *data, uint32_t size, const char *offset)
+/* flags as bkw_write's: the keep options skip what a write keeps. */
+EMSCRIPTEN_KEEPALIVE const char *bkw_verify(struct web *w, const uint8_t *data, uint32_t size, const char *offset,
+					    int flags)
 {
 	begin(w);
 	uint32_t addr = 0, len = 0;
@@ -353,8 +355,10 @@ EMSCRIPTEN_KEEPALIVE const char *bkw_verify(struct web *w, const uint8_t *data, 
 	if (r == BKSPI_EINVAL && !range_error(w, r, offset, ""))
 		return bad_range(w);
 	struct bkspi_verify_report rep;
+	struct bkspi_verify_req req = { .addr = addr, .data = data, .len = size, .keep_rf = !!(flags & 2),
+					.keep_tuya = !!(flags & 4) };
 	if (!r)
-		r = bkspi_verify(w->h, addr, data, size, &rep);
+		r = bkspi_verify(w->h, &req, &rep);
 	if (!r)
 		line("verify      OK: %u bytes at 0x%06X match the file", size, addr);
 	if (r == BKSPI_EVERIFY) {

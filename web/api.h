@@ -20,7 +20,7 @@ const char *bkw_read(struct web *w, const char *offset, const char *length);
 uint8_t *bkw_data(struct web *w);                 /* the last read */
 uint32_t bkw_data_len(struct web *w);
 const char *bkw_backup_path(struct web *w);       /* "" before a backup */
-const char *bkw_verify(struct web *w, const uint8_t *data, uint32_t size, const char *offset);
+const char *bkw_verify(struct web *w, const uint8_t *data, uint32_t size, const char *offset, int flags);
 const char *bkw_write_check(struct web *w, const uint8_t *data, uint32_t size, const char *offset);
 /* flags: 1 force, 2 keep RF/MAC, 4 keep the Tuya store, 8 no verify */
 const char *bkw_write(struct web *w, const uint8_t *data, uint32_t size, const char *offset, int flags);

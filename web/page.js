@@ -252,8 +252,8 @@
       const p = Module._malloc(file.bytes.length || 1);
       HEAPU8.set(file.bytes, p);
       try {
-        return finish(await call("bkw_verify", ["number", "number", "string"],
-                                 [p, file.bytes.length, ui.offset.value.trim()]));
+        return finish(await call("bkw_verify", ["number", "number", "string", "number"],
+                                 [p, file.bytes.length, ui.offset.value.trim(), flags(false)]));
       } finally {
         Module._free(p);
       }
