@@ -30,6 +30,7 @@ _bkspi_values()
 	-t | --target) COMPREPLY=($(compgen -W "beken spi" -- "$2")) ;;
 	--keep-rf | --keep-tuya-config) COMPREPLY=($(compgen -W "yes no" -- "$2")) ;;
 	--sim-image | --obk-template) _bkspi_files "$2" ;;
+	--backup-dir) COMPREPLY=($(compgen -d -- "$2")) ;;
 	--sim-config)
 		# K=V pairs separated by commas: complete the last key or value.
 		local done=${2%"${2##*,}"} last=${2##*,} vals=
@@ -53,11 +54,11 @@ _bkspi()
 {
 	local commands="detect read write verify erase enter reset info doctor"
 	local file_cmds="read write verify info"
-	local opts="-p --programmer -t --target --offset --length --label --confirm
+	local opts="-p --programmer -t --target --offset --length --label --backup-dir --confirm
 		--no-backup --no-verify --no-reset --force --keep-rf --keep-tuya-config
 		--tuya-keys --show-secrets --obk-template --json -q --quiet -v --verbose --sim-image --sim-config -h --help
 		-V --version"
-	local arg_opts=" -p --programmer -t --target --offset --length --label
+	local arg_opts=" -p --programmer -t --target --offset --length --label --backup-dir
 		--keep-rf --keep-tuya-config --obk-template --sim-image --sim-config "
 	arg_opts=" $(echo $arg_opts) "
 

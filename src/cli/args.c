@@ -34,6 +34,7 @@ const char bk_usage[] =
 	"      --offset N         start address (decimal, 0x hex, K/M suffix)\n"
 	"      --length N         byte count (same forms)\n"
 	"      --label NAME       name part of backup files\n"
+	"      --backup-dir DIR   where backups go (default ./backups; made 0700)\n"
 	"      --confirm          confirm every sector read (Beken CRC-16 or a second read):\n"
 	"                         the whole read, or the whole backup of a write/erase\n"
 	"                         (without it a write confirms the sectors it changes)\n"
@@ -111,7 +112,7 @@ static const struct {
 
 enum { O_OFFSET = 256, O_LENGTH, O_LABEL, O_NO_BACKUP, O_NO_VERIFY, O_NO_RESET, O_FORCE, O_JSON,
        O_SIM_IMAGE, O_SIM_CONFIG, O_KEEP_RF, O_KEEP_TUYA, O_CONFIRM, O_TUYA_KEYS, O_SHOW_SECRETS,
-       O_OBK_TEMPLATE };
+       O_OBK_TEMPLATE, O_BACKUP_DIR };
 
 static const struct option long_opts[] = {
 	{ "programmer", required_argument, NULL, 'p' },
@@ -119,6 +120,7 @@ static const struct option long_opts[] = {
 	{ "offset", required_argument, NULL, O_OFFSET },
 	{ "length", required_argument, NULL, O_LENGTH },
 	{ "label", required_argument, NULL, O_LABEL },
+	{ "backup-dir", required_argument, NULL, O_BACKUP_DIR },
 	{ "no-backup", no_argument, NULL, O_NO_BACKUP },
 	{ "no-verify", no_argument, NULL, O_NO_VERIFY },
 	{ "no-reset", no_argument, NULL, O_NO_RESET },
@@ -176,7 +178,8 @@ static int tuya_opts(const struct bk_opts *o, struct bk_err *err)
 
 int bk_args_parse(int argc, char **argv, struct bk_opts *o, struct bk_err *err)
 {
-	*o = (struct bk_opts){ .programmer = "ch341a", .target = BKSPI_TARGET_BEKEN, .keep_rf = 1 };
+	*o = (struct bk_opts){ .programmer = "ch341a", .target = BKSPI_TARGET_BEKEN, .keep_rf = 1,
+			       .backup_dir = "backups" };
 	optind = 0; /* 0, not 1: glibc then also forgets the previous argv */
 	opterr = 0;
 	int c, r = 0;
@@ -198,6 +201,7 @@ int bk_args_parse(int argc, char **argv, struct bk_opts *o, struct bk_err *err)
 		case O_OFFSET: r = num_arg("offset", optarg, &o->offset, &o->has_offset, err); break;
 		case O_LENGTH: r = num_arg("length", optarg, &o->length, &o->has_length, err); break;
 		case O_LABEL: o->label = optarg; break;
+		case O_BACKUP_DIR: o->backup_dir = optarg; break;
 		case O_NO_BACKUP: o->no_backup = 1; break;
 		case O_CONFIRM: o->confirm = 1; break;
 		case O_NO_VERIFY: o->no_verify = 1; break;

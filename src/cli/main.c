@@ -28,7 +28,6 @@
 
 #define BKSPI_VERSION "0.1.0"
 #define EXIT_USAGE 2
-#define BACKUP_DIR "backups"
 
 static volatile sig_atomic_t interrupted;
 
@@ -111,15 +110,23 @@ static json_object *jobj(json_object *parent, const char *k)
 
 /* ---- input file --------------------------------------------------- */
 
+static const char *file_kind(mode_t m)
+{
+	return S_ISDIR(m) ? "a folder" : S_ISFIFO(m) ? "a FIFO" : S_ISSOCK(m) ? "a socket"
+	       : S_ISCHR(m) || S_ISBLK(m) ? "a device node" : "something else";
+}
+
 static int load_file(struct app *a, const char *path)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	/* Non-blocking, so a FIFO without a writer cannot hang the open. */
+	int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
 	if (fd < 0)
-		return bk_fail(&a->err, BK_EINVAL, "cannot open %s: %s", path, strerror(errno));
+		return bk_fail(&a->err, BK_EINVAL, "cannot open %s: %s; check the file name", path, strerror(errno));
 	struct stat sb;
 	if (fstat(fd, &sb) || !S_ISREG(sb.st_mode)) {
 		close(fd);
-		return bk_fail(&a->err, BK_EINVAL, "%s is not a regular file", path);
+		return bk_fail(&a->err, BK_EINVAL, "%s is not a regular file but %s; give an image file", path,
+			       file_kind(sb.st_mode));
 	}
 	if (sb.st_size == 0) {
 		close(fd);
@@ -149,6 +156,21 @@ static int load_file(struct app *a, const char *path)
 		got += (size_t)n;
 	}
 	close(fd);
+	return 0;
+}
+
+/* Every output path is checked before any USB traffic, so a bad one is
+ * found before a long read, not after it. */
+static int check_outputs(struct app *a)
+{
+	enum bk_cmd c = a->o.cmd;
+	if (c == CMD_READ && a->o.file)
+		return bk_outfile_check(a->o.file, a->o.force ? BK_OUT_REPLACE : 0, &a->err);
+	if (c == CMD_READ || ((c == CMD_WRITE || c == CMD_ERASE) && !a->o.no_backup)) {
+		/* <part>_<label>-<purpose>_<stamp>_<n>.bin, each part at its longest */
+		size_t longest = 63 + 1 + 127 + 1 + 15 + 5 + 4;
+		return bk_outdir_check(a->o.backup_dir, longest, BK_OUT_PRIVATE, &a->err);
+	}
 	return 0;
 }
 
@@ -354,7 +376,7 @@ static void report_confirm(struct app *a, json_object *parent, const struct bksp
 
 static int backup_name(struct app *a, const char *purpose, char *path, size_t cap)
 {
-	return hfail(a, bkspi_backup_name(a->h, BACKUP_DIR, a->o.label, purpose, path, cap));
+	return hfail(a, bkspi_backup_name(a->h, a->o.backup_dir, a->o.label, purpose, path, cap));
 }
 
 static int cmd_read(struct app *a)
@@ -367,8 +389,6 @@ static int cmd_read(struct app *a)
 		snprintf(path, sizeof path, "%s", a->o.file);
 	} else if (!r) {
 		r = backup_name(a, NULL, path, sizeof path);
-		if (!r)
-			r = bk_outfile_check(path, a->o.force, &a->err);
 	}
 	uint8_t *buf = r ? NULL : malloc(len);
 	if (!r && !buf)
@@ -380,8 +400,10 @@ static int cmd_read(struct app *a)
 	bk_progress_done(&a->progress);
 	if (!r && a->o.confirm)
 		report_confirm(a, a->out, &rep.confirm);
-	if (!r)
-		r = bk_outfile_write(path, buf, len, a->o.force, &a->err);
+	if (!r && a->o.file)
+		r = bk_outfile_write(path, buf, len, a->o.force ? BK_OUT_REPLACE : 0, &a->err);
+	else if (!r)
+		r = bk_outfile_write_unique(path, sizeof path, buf, len, BK_OUT_PRIVATE, &a->err);
 	if (r) {
 		free(buf);
 		return r;
@@ -553,9 +575,11 @@ static int cmd_write_or_erase(struct app *a)
 	struct bkspi_write_report rep;
 	r = hfail(a, erase ? bkspi_erase(a->h, &req, &rep) : bkspi_write(a->h, &req, &rep));
 	bk_progress_done(&a->progress);
+	/* The name really used: another run may have taken the planned one. */
+	snprintf(a->backup, sizeof a->backup, "%s", rep.backup);
 	if (r)
 		return r;
-	report_write(a, &rep, req.backup_path);
+	report_write(a, &rep, a->backup[0] ? a->backup : NULL);
 	jset_hex(a->out, "offset", req.addr, 6);
 	jset_int(a->out, "length", req.len);
 	say(a, "%-11s %u KiB at 0x%06X in %.2f s\n", erase ? "erased" : "wrote", req.len / 1024, req.addr, elapsed(a));
@@ -726,13 +750,15 @@ int main(int argc, char **argv)
 	struct sigaction sa = { .sa_handler = on_signal };
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
+	/* A file size limit (ulimit -f) is an error to report, not a death. */
+	signal(SIGXFSZ, SIG_IGN);
 
 	a.out = json_object_new_object();
 	jset_str(a.out, "command", a.o.cmd_name ? a.o.cmd_name : "");
 	if (!r && a.o.file && (a.o.cmd == CMD_WRITE || a.o.cmd == CMD_VERIFY || a.o.cmd == CMD_INFO))
 		r = load_file(&a, a.o.file);
-	if (!r && a.o.file && a.o.cmd == CMD_READ)
-		r = bk_outfile_check(a.o.file, a.o.force, &a.err);
+	if (!r)
+		r = check_outputs(&a);
 	if (!r)
 		r = run(&a);
 	bk_progress_done(&a.progress);

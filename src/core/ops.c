@@ -1,5 +1,6 @@
 #include "core/ops.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -357,9 +358,15 @@ int bk_op_write(const struct bk_job *job, const struct bk_write *w, struct bk_wr
 		r = plan_confirmed(job, w, &sp, old, at, old_len, &plan, rep);
 	/* Saved only now: every sector about to change has been confirmed. */
 	if (!r && w->backup_path) {
-		r = bk_outfile_write(w->backup_path, old, old_len, w->force_backup, job->err);
-		if (r)
+		int flags = w->private_backup ? BK_OUT_PRIVATE : 0;
+		char *path = rep->backup_path;
+		snprintf(path, sizeof rep->backup_path, "%s", w->backup_path);
+		r = w->force_backup ? bk_outfile_write(path, old, old_len, flags | BK_OUT_REPLACE, job->err)
+				    : bk_outfile_write_unique(path, sizeof rep->backup_path, old, old_len, flags, job->err);
+		if (r) {
+			path[0] = '\0';
 			bk_err_ctx(job->err, r, "saving the backup (nothing was erased)");
+		}
 	}
 	free(old);
 	if (!r) {

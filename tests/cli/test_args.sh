@@ -89,7 +89,7 @@ expect_usage_error "write missing file" 'cannot open nosuch.bin' -- -p sim --sim
 expect_usage_error "verify missing file" 'cannot open nosuch.bin' -- -p sim --sim-image img.bin verify nosuch.bin
 expect_usage_error "write directory" 'adir is not a regular file' -- -p sim --sim-image img.bin write adir
 expect_usage_error "verify directory" 'adir is not a regular file' -- -p sim --sim-image img.bin verify adir
-expect_usage_error "read into a directory" 'adir is a directory' -- -p sim --sim-image img.bin read adir
+expect_usage_error "read into a directory" 'adir is a folder' -- -p sim --sim-image img.bin read adir
 expect_usage_error "write empty file" 'empty.bin is empty' -- -p sim --sim-image img.bin write empty.bin
 head -c $((17 << 20)) /dev/zero >huge.bin
 expect_usage_error "write file above 16 MiB" 'larger than any flash' -- -p sim --sim-image img.bin write huge.bin
