@@ -24,7 +24,7 @@ _bkspi_values()
 {
 	local sim_keys="style= beken= jedec= sfdp= sr2= wrsr31= protect= protect-sr2=
 		entry-fails= wire= wp-locked= stuck-wip= bad-byte= flip-ppm= seed=
-		unplug-after= usb-error-at= usb-timeout-at= interrupt-after="
+		unplug-after= usb-error-at= usb-timeout-at= interrupt-after= interrupt-signal="
 	case $1 in
 	-p | --programmer) COMPREPLY=($(compgen -W "ch341a sim" -- "$2")) ;;
 	-t | --target) COMPREPLY=($(compgen -W "beken spi" -- "$2")) ;;
@@ -37,6 +37,7 @@ _bkspi_values()
 		case $last in
 		style=*) vals="echo flush" ;;
 		wire=*) vals="ok miso-open miso-short cen-open mosi-open cs-open" ;;
+		interrupt-signal=*) vals="INT TERM HUP QUIT" ;;
 		beken=* | sfdp=* | sr2=* | wrsr31=* | wp-locked=* | stuck-wip=*) vals="0 1" ;;
 		*=*) ;;
 		*)

@@ -61,7 +61,7 @@ const char bk_usage[] =
 	"  -V, --version          version\n"
 	"\n"
 	"exit codes: 0 ok, 1 operation failed, 2 usage or bad input, 3 programmer/USB,\n"
-	"4 target did not answer, 130 interrupted.\n"
+	"4 target did not answer, 128+N stopped by signal N (130 Ctrl-C, 143 SIGTERM).\n"
 	"\n"
 	"Wiring (CH341A -> Beken): D0->P21 CSN, D3->P20 SCK, D5->P22 SI, D7<-P23 SO,\n"
 	"D2->CEN, GND, 3.3 V. Many black CH341A boards put 5 V on the data lines:\n"

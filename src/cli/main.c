@@ -29,12 +29,29 @@
 #define BKSPI_VERSION "0.1.0"
 #define EXIT_USAGE 2
 
+/* The signal that asked the job to stop; the handle's cancel flag. */
 static volatile sig_atomic_t interrupted;
 
 static void on_signal(int sig)
 {
-	(void)sig;
-	interrupted = 1;
+	interrupted = sig;
+}
+
+/* Each of these stops the job the same way: after the USB transfer in
+ * flight, the flash left resumable, temp files removed, exit 128+signal. */
+static const struct {
+	int sig;
+	const char *name;
+} stop_signals[] = {
+	{ SIGINT, "SIGINT (Ctrl-C)" }, { SIGTERM, "SIGTERM" }, { SIGHUP, "SIGHUP" }, { SIGQUIT, "SIGQUIT" },
+};
+
+static const char *signal_name(int sig)
+{
+	for (size_t i = 0; i < sizeof stop_signals / sizeof stop_signals[0]; i++)
+		if (stop_signals[i].sig == sig)
+			return stop_signals[i].name;
+	return "a signal";
 }
 
 struct app {
@@ -67,7 +84,7 @@ static int exit_code(int err)
 	case BK_EINVAL: case BK_EEXIST: case BK_EREFUSED: return EXIT_USAGE;
 	case BK_ENODEV: case BK_EACCESS: case BK_EBUSY: case BK_EUSB: case BK_ETIMEDOUT: case BK_EGONE: case BK_ENOUSB: return 3;
 	case BK_ENOCHIP: return 4;
-	case BK_EINTR: return 130;
+	case BK_EINTR: return 128 + (interrupted ? interrupted : SIGINT);
 	default: return 1;
 	}
 }
@@ -748,8 +765,8 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	struct sigaction sa = { .sa_handler = on_signal };
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
+	for (size_t i = 0; i < sizeof stop_signals / sizeof stop_signals[0]; i++)
+		sigaction(stop_signals[i].sig, &sa, NULL);
 	/* A file size limit (ulimit -f) is an error to report, not a death. */
 	signal(SIGXFSZ, SIG_IGN);
 
@@ -767,6 +784,8 @@ int main(int argc, char **argv)
 	report_stats(&a);
 
 	int code = exit_code(r);
+	if (r == BK_EINTR && interrupted)
+		bk_err_ctx(&a.err, r, "stopped by %s", signal_name(interrupted));
 	if (r)
 		add_resume_hint(&a, r);
 	json_object_object_add(a.out, "ok", json_object_new_boolean(r == 0));

@@ -244,9 +244,9 @@ static int advance(struct bk_emu *e)
 			return 0; /* the chip NAKs OUT until the host reads */
 		if (e->cfg.unplug_after && e->st.packets >= e->cfg.unplug_after)
 			return unplug(e);
-		/* A Ctrl-C at a known point of the job, for the tests. */
+		/* A Ctrl-C (or kill) at a known point of the job, for the tests. */
 		if (e->cfg.interrupt_after && e->st.packets == e->cfg.interrupt_after)
-			raise(SIGINT);
+			raise(e->cfg.interrupt_signal);
 		size_t slot = (e->reply_head + e->reply_len) % REPLY_DEPTH;
 		uint64_t start = max64(e->dev_ns, out->at);
 		if (replies)
