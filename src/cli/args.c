@@ -4,6 +4,7 @@
 
 #include <ctype.h>
 #include <getopt.h>
+#include <stdio.h>
 #include <string.h>
 
 const char bk_usage[] =
@@ -163,17 +164,79 @@ static int num_arg(const char *name, const char *val, uint64_t *out, int *has, s
 	return 0;
 }
 
-/* The Tuya options apply to the commands that see a whole image. */
-static int tuya_opts(const struct bk_opts *o, struct bk_err *err)
+/* Which commands each option means something to: any other use is
+ * refused, never silently ignored. */
+#define C(x) (1u << CMD_##x)
+#define DEVICE (C(DETECT) | C(READ) | C(WRITE) | C(VERIFY) | C(ERASE) | C(ENTER) | C(RESET) | C(DOCTOR))
+#define BACKUP (C(READ) | C(WRITE) | C(ERASE))
+
+static const struct applies {
+	int opt;
+	const char *name;
+	unsigned cmds;
+} applies[] = {
+	{ 'p', "--programmer", DEVICE },
+	{ 't', "--target", DEVICE },
+	{ O_OFFSET, "--offset", C(READ) | C(WRITE) | C(VERIFY) | C(ERASE) },
+	{ O_LENGTH, "--length", C(READ) | C(ERASE) },
+	{ O_LABEL, "--label", BACKUP },
+	{ O_BACKUP_DIR, "--backup-dir", BACKUP },
+	{ O_CONFIRM, "--confirm", BACKUP },
+	{ O_NO_BACKUP, "--no-backup", C(WRITE) | C(ERASE) },
+	{ O_NO_VERIFY, "--no-verify", C(WRITE) | C(ERASE) },
+	{ O_NO_RESET, "--no-reset", C(DETECT) | C(READ) | C(WRITE) | C(VERIFY) | C(ERASE) | C(DOCTOR) },
+	{ O_FORCE, "--force", C(READ) | C(WRITE) | C(ERASE) | C(INFO) },
+	{ O_KEEP_RF, "--keep-rf", C(WRITE) },
+	{ O_KEEP_TUYA, "--keep-tuya-config", C(WRITE) },
+	{ O_TUYA_KEYS, "--tuya-keys", C(INFO) },
+	{ O_SHOW_SECRETS, "--show-secrets", C(INFO) },
+	{ O_OBK_TEMPLATE, "--obk-template", C(INFO) | C(READ) },
+	{ O_SIM_IMAGE, "--sim-image", DEVICE },
+	{ O_SIM_CONFIG, "--sim-config", DEVICE },
+};
+
+#define N_APPLIES (sizeof applies / sizeof applies[0])
+
+static unsigned bit(int opt)
 {
-	if (o->tuya_keys && o->cmd != CMD_INFO)
-		return bk_fail(err, BK_EINVAL, "--tuya-keys applies to info only, not %s", o->cmd_name);
-	if (o->show_secrets && (o->cmd != CMD_INFO || !o->tuya_keys))
-		return bk_fail(err, BK_EINVAL, "--show-secrets applies to info --tuya-keys only");
-	if (o->obk_template && o->cmd != CMD_INFO && o->cmd != CMD_READ)
-		return bk_fail(err, BK_EINVAL, "--obk-template applies to info and read only, not %s", o->cmd_name);
+	for (size_t i = 0; i < N_APPLIES; i++)
+		if (applies[i].opt == opt)
+			return 1u << i;
+	return 0;
+}
+
+static int check_applies(const struct bk_opts *o, unsigned mask, struct bk_err *err)
+{
+	for (size_t i = 0; i < N_APPLIES; i++) {
+		const struct applies *a = &applies[i];
+		if (!(mask & (1u << i)) || (a->cmds & (1u << o->cmd)))
+			continue;
+		char list[160] = "";
+		size_t n = 0, count = 0, total = 0;
+		for (size_t c = 0; c < sizeof commands / sizeof commands[0]; c++)
+			total += !!(a->cmds & (1u << commands[c].cmd));
+		for (size_t c = 0; c < sizeof commands / sizeof commands[0] && n < sizeof list; c++) {
+			if (!(a->cmds & (1u << commands[c].cmd)))
+				continue;
+			count++;
+			n += (size_t)snprintf(list + n, sizeof list - n, "%s%s",
+					      count == 1 ? "" : count == total ? " and " : ", ", commands[c].name);
+		}
+		return bk_fail(err, BK_EINVAL, "%s does not apply to %s (only to %s); leave it out", a->name,
+			       o->cmd_name, list);
+	}
+	if ((o->sim_image || o->sim_config) && strcmp(o->programmer, "sim"))
+		return bk_fail(err, BK_EINVAL, "%s applies to the simulator only; add -p sim or leave it out",
+			       o->sim_image ? "--sim-image" : "--sim-config");
+	if (o->no_backup && (mask & (bit(O_LABEL) | bit(O_BACKUP_DIR))))
+		return bk_fail(err, BK_EINVAL, "%s names the backup, which --no-backup turns off; leave one out",
+			       mask & bit(O_LABEL) ? "--label" : "--backup-dir");
+	if (o->show_secrets && !o->tuya_keys)
+		return bk_fail(err, BK_EINVAL, "--show-secrets applies to info --tuya-keys only; add --tuya-keys");
 	if (o->obk_template && !*o->obk_template)
 		return bk_fail(err, BK_EINVAL, "--obk-template needs a file name");
+	if (o->backup_dir && !*o->backup_dir)
+		return bk_fail(err, BK_EINVAL, "--backup-dir needs a folder name");
 	return 0;
 }
 
@@ -184,7 +247,9 @@ int bk_args_parse(int argc, char **argv, struct bk_opts *o, struct bk_err *err)
 	optind = 0; /* 0, not 1: glibc then also forgets the previous argv */
 	opterr = 0;
 	int c, r = 0;
+	unsigned mask = 0;
 	while (!r && (c = getopt_long(argc, argv, ":p:t:qvhV", long_opts, NULL)) != -1) {
+		mask |= bit(c);
 		switch (c) {
 		case 'p':
 			if (strcmp(optarg, "ch341a") && strcmp(optarg, "sim"))
@@ -250,7 +315,7 @@ int bk_args_parse(int argc, char **argv, struct bk_opts *o, struct bk_err *err)
 			return bk_fail(err, BK_EINVAL, "unexpected argument '%s' after %s", argv[optind], o->cmd_name);
 		if (o->file && !*o->file)
 			return bk_fail(err, BK_EINVAL, "empty file name");
-		return tuya_opts(o, err);
+		return check_applies(o, mask, err);
 	}
 	return bk_fail(err, BK_EINVAL, "unknown command '%s'; commands: detect read write verify erase enter reset info doctor",
 		       o->cmd_name);

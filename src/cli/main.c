@@ -442,8 +442,6 @@ static int cmd_read(struct app *a)
 static int file_range(struct app *a, uint32_t *addr)
 {
 	uint32_t size = a->flash.size;
-	if (a->o.has_length)
-		return bk_fail(&a->err, BK_EINVAL, "--length does not apply to %s: the file's size is used", a->o.cmd_name);
 	if (a->o.offset + a->file_len > size)
 		return bk_fail(&a->err, BK_EINVAL,
 			       "%s is %zu bytes: at offset 0x%llX it would end at 0x%llX, past the end of the %u KiB flash; nothing was changed",

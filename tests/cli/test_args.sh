@@ -74,9 +74,34 @@ expect_usage_error "bad --offset=-1 (joined)" 'is not a byte count' -- -p sim --
 # Good forms parse (detect ignores the range, so only the parser is tested).
 mkimg img.bin 65536
 for v in 0 4096 0x1000 0X1000 4k 4K 1m 1M 16M 0x1000000; do
-	run -p sim --sim-image img.bin --offset "$v" -q detect
+	run -p sim --sim-image img.bin --offset "$v" --help
 	if [ "$rc" -eq 0 ]; then pass; else fail "good --offset '$v'" "exit $rc: $(first_err)"; fi
 done
+
+# ---- options that do not apply to the command ------------------------------
+
+newcase not_applicable
+mkimg img.bin 65536
+expect_usage_error "--sim-image without -p sim" '--sim-image applies to the simulator only; add -p sim' -- \
+	--sim-image img.bin detect
+expect_usage_error "--sim-config without -p sim" '--sim-config applies to the simulator only' -- \
+	--sim-config seed=1 read
+expect_usage_error "--offset on detect" '--offset does not apply to detect \(only to read, write, verify and erase\)' -- \
+	-p sim --sim-image img.bin --offset 0x1000 detect
+expect_usage_error "--offset on reset" '--offset does not apply to reset' -- -p sim --sim-image img.bin --offset 0 reset
+expect_usage_error "--keep-rf on read" '--keep-rf does not apply to read \(only to write\)' -- \
+	-p sim --sim-image img.bin --keep-rf no read
+expect_usage_error "--keep-tuya-config on read" '--keep-tuya-config does not apply to read' -- \
+	-p sim --sim-image img.bin --keep-tuya-config yes read
+expect_usage_error "--length on verify" '--length does not apply to verify' -- \
+	-p sim --sim-image img.bin --length 4K verify img.bin
+expect_usage_error "--no-backup on read" '--no-backup does not apply to read' -- -p sim --sim-image img.bin --no-backup read
+expect_usage_error "-p on info (offline)" '--programmer does not apply to info' -- -p sim info img.bin
+expect_usage_error "--label with --no-backup" '--label names the backup, which --no-backup turns off' -- \
+	-p sim --sim-image img.bin --no-backup --label x erase
+expect_usage_error "--backup-dir on verify" '--backup-dir does not apply to verify' -- \
+	-p sim --sim-image img.bin --backup-dir b verify img.bin
+check "options that do not apply: no backup made" "backups/ was created" test ! -e backups
 
 # ---- input and output files ------------------------------------------------
 
