@@ -78,6 +78,24 @@ for v in 0 4096 0x1000 0X1000 4k 4K 1m 1M 16M 0x1000000; do
 	if [ "$rc" -eq 0 ]; then pass; else fail "good --offset '$v'" "exit $rc: $(first_err)"; fi
 done
 
+# ---- simulator settings: paths with commas, K/M sizes, overflows -------------
+
+newcase sim_settings
+mkimg "a,b.bin" 65536
+run -p sim --sim-image "a,b.bin" -q read out.bin
+expect_rc 0 "--sim-image with a comma (exit)"
+check "--sim-image with a comma (read that image)" "out.bin differs" same out.bin "a,b.bin"
+run -p sim --sim-image "a,b.bin" --sim-config size=2M -q detect
+expect_rc 0 "--sim-config size=2M accepted"
+expect_usage_error "--sim-config size=3M (not a power of two)" 'size must be a power of two' -- \
+	-p sim --sim-image "a,b.bin" --sim-config size=3M detect
+expect_usage_error "--sim-config size=32M (too large)" "bad value '32M' for size" -- \
+	-p sim --sim-image "a,b.bin" --sim-config size=32M detect
+expect_usage_error "--sim-config overflowing number" "bad value '18446744073709551616' for unplug-after" -- \
+	-p sim --sim-image "a,b.bin" --sim-config unplug-after=18446744073709551616 detect
+expect_usage_error "--sim-config number over a field's width" "bad value '0x1000000' for jedec" -- \
+	-p sim --sim-image "a,b.bin" --sim-config jedec=0x1000000 detect
+
 # ---- options that do not apply to the command ------------------------------
 
 newcase not_applicable
