@@ -75,7 +75,9 @@ struct bkspi_config {
 	void *driver_arg;                 /* handed to the chosen driver's open */
 	uint32_t spi_hz;                  /* data clock; 0: the driver's default */
 	enum bkspi_target target;
-	/* phase: "backup", "read", "confirm", "erase", "program", "verify" */
+	/* phase: "backup", "read", "erase", "program", "verify". Erase and
+	 * program alternate block by block and share one total (bytes erased
+	 * plus bytes programmed); a phase's total never changes. */
 	void (*progress)(void *user, const char *phase, uint64_t done, uint64_t total);
 	/* Remarks that are not failures ("detached the kernel driver"). */
 	void (*note)(void *user, const char *text);

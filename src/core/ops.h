@@ -14,7 +14,9 @@
 #include "spi/flash.h"
 
 struct bk_hooks {
-	/* phase is "backup", "read", "erase", "program" or "verify" */
+	/* phase is "backup", "read", "erase", "program" or "verify"; erase
+	 * and program alternate block by block and share one total (bytes
+	 * erased plus bytes programmed); a phase's total never changes */
 	void (*progress)(void *user, const char *phase, uint64_t done, uint64_t total);
 	int (*cancelled)(void *user);
 	void *user;
