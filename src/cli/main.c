@@ -101,6 +101,21 @@ static void say(const struct app *a, const char *fmt, ...)
 	va_end(ap);
 }
 
+static const char *plural(uint64_t n)
+{
+	return n == 1 ? "" : "s";
+}
+
+/* "12 bytes", "1 byte", "64 KiB": small or odd sizes are not "0 KiB". */
+static const char *size_text(uint64_t n, char *buf, size_t cap)
+{
+	if (n >= 1024 && n % 1024 == 0)
+		snprintf(buf, cap, "%llu KiB", (unsigned long long)(n / 1024));
+	else
+		snprintf(buf, cap, "%llu byte%s", (unsigned long long)n, plural(n));
+	return buf;
+}
+
 static void jset_int(json_object *o, const char *k, int64_t v)
 {
 	json_object_object_add(o, k, json_object_new_int64(v));
@@ -334,8 +349,15 @@ static double elapsed(const struct app *a)
 
 static void report_stats(struct app *a)
 {
+	if (a->backup[0])
+		jset_str(a->out, "backup", a->backup);
+	/* info never touches a programmer: no programmer, no time. */
+	if (a->o.cmd == CMD_INFO)
+		return;
 	jset_str(a->out, "programmer", a->h ? bkspi_programmer(a->h) : a->o.programmer);
-	json_object_object_add(a->out, "seconds", json_object_new_double(elapsed(a)));
+	char secs[32];
+	snprintf(secs, sizeof secs, "%.3f", elapsed(a));
+	json_object_object_add(a->out, "seconds", json_object_new_double_s(atof(secs), secs));
 	if (!a->sim.emu)
 		return;
 	struct bk_emu_stats st;
@@ -384,8 +406,8 @@ static void report_confirm(struct app *a, json_object *parent, const struct bksp
 	jset_int(o, "by_crc", c->by_crc);
 	jset_int(o, "by_reread", c->by_reread);
 	jset_int(o, "corrected", c->corrected);
-	say(a, "confirmed   %u sectors: %u by their CRC-16 blocks, %u by a second read", c->sectors, c->by_crc,
-	    c->by_reread);
+	say(a, "confirmed   %u sector%s: %u by their CRC-16 blocks, %u by a second read", c->sectors,
+	    plural(c->sectors), c->by_crc, c->by_reread);
 	if (c->corrected)
 		say(a, "; %u misread at first and read again until two reads agreed", c->corrected);
 	say(a, "\n");
@@ -429,8 +451,15 @@ static int cmd_read(struct app *a)
 	jset_hex(a->out, "offset", addr, 6);
 	jset_int(a->out, "length", len);
 	double s = elapsed(a);
-	say(a, "read        %u KiB from 0x%06X to %s in %.2f s (%.1f KB/s)\n", len / 1024, addr, path, s,
-	    s > 0 ? len / s / 1000 : 0);
+	char size[32];
+	say(a, "read        %s from 0x%06X to %s in %.2f s (%.1f KB/s)\n", size_text(len, size, sizeof size), addr,
+	    path, s, s > 0 ? len / s / 1000 : 0);
+	/* -q still names a file bkspi chose, or the user could not find it. */
+	if (!a->o.file) {
+		snprintf(a->backup, sizeof a->backup, "%s", path);
+		if (a->o.quiet && !a->o.json)
+			printf("%s\n", path);
+	}
 	/* What a Beken flash holds, so a bad read or a foreign dump shows at once. */
 	if (a->o.target == BKSPI_TARGET_BEKEN && addr == 0 && bk_info_worth_summary(len))
 		bk_info_summary(buf, len, a->out, !a->o.json && !a->o.quiet);
@@ -527,7 +556,8 @@ static void report_write(struct app *a, const struct bkspi_write_report *w, cons
 	report_confirm(a, o, &w->confirm);
 	if (w->recovered) {
 		jset_int(o, "recovered", w->recovered);
-		say(a, "recovered   %u operations after USB faults (read back and planned again)\n", w->recovered);
+		say(a, "recovered   %u operation%s after USB faults (read back and planned again)\n", w->recovered,
+		    plural(w->recovered));
 	}
 	if (w->unprotect.changed) {
 		json_object *u = jobj(o, "unprotect");
@@ -546,8 +576,8 @@ static void report_write(struct app *a, const struct bkspi_write_report *w, cons
 	jset_int(o, "pages", w->pages);
 	jset_int(o, "verified", w->verified);
 	jset_int(o, "read_back", w->read_back);
-	say(a, "sectors     %u: %u unchanged (skipped), %u erased in %u operations, %u programmed without erase\n",
-	    w->sectors, w->same, w->erased, w->erase_ops, w->program_only);
+	say(a, "sectors     %u: %u unchanged (skipped), %u erased in %u operation%s, %u programmed without erase\n",
+	    w->sectors, w->same, w->erased, w->erase_ops, plural(w->erase_ops), w->program_only);
 	say(a, "pages       %u programmed\n", w->pages);
 	if (w->verified)
 		say(a, "verify      OK: %u bytes (%u read back, the rest unchanged)\n", w->verified, w->read_back);
@@ -597,7 +627,9 @@ static int cmd_write_or_erase(struct app *a)
 	report_write(a, &rep, a->backup[0] ? a->backup : NULL);
 	jset_hex(a->out, "offset", req.addr, 6);
 	jset_int(a->out, "length", req.len);
-	say(a, "%-11s %u KiB at 0x%06X in %.2f s\n", erase ? "erased" : "wrote", req.len / 1024, req.addr, elapsed(a));
+	char size[32];
+	say(a, "%-11s %s at 0x%06X in %.2f s\n", erase ? "erased" : "wrote", size_text(req.len, size, sizeof size),
+	    req.addr, elapsed(a));
 	return 0;
 }
 

@@ -106,8 +106,8 @@ static int compare(const struct bk_job *job, uint32_t addr, const uint8_t *want,
 	free(buf);
 	if (!r && mm->count)
 		r = bk_fail(job->err, BK_EVERIFY,
-			    "verify failed: %u bytes differ between 0x%06X and 0x%06X (each confirmed by two agreeing reads)",
-			    mm->count, mm->first, mm->last);
+			    "verify failed: %u byte%s between 0x%06X and 0x%06X (each confirmed by two agreeing reads)",
+			    mm->count, mm->count == 1 ? " differs" : "s differ", mm->first, mm->last);
 	return r;
 }
 

@@ -238,7 +238,11 @@ mkimg img.bin 65536
 mkfifo f
 for cmd in write verify info; do
 	run_t() { timeout 10 "$BKSPI" "$@" >out.txt 2>err.txt; rc=$?; }
-	run_t -p sim --sim-image img.bin "$cmd" f
+	if [ "$cmd" = info ]; then
+		run_t info f
+	else
+		run_t -p sim --sim-image img.bin "$cmd" f
+	fi
 	expect_rc 2 "$cmd FIFO (exit 2, no hang)"
 	expect_error_line "$cmd FIFO (message)" 'f is not a regular file but a FIFO'
 done

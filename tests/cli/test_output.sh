@@ -42,6 +42,49 @@ expect_stderr_nomatch "progress erase: no per-chunk total" 'verify +64\.0 / 64\.
 n=$(grep -c '' err.txt)
 check "progress erase: one line per phase" "$n lines" test "$n" -le 2
 
-# ---- 21: -v, --json, messages ---------------------------------------------------
+# ---- 21: --json, sizes, plurals, -q ----------------------------------------------
+
+newcase json_fields
+mkimg img.bin 65536
+mkimg new.bin 65536
+sim --json write new.bin
+expect_rc 0 "json write (exit)"
+b=$(backup_files | head -n 1)
+expect_json "json write: backup on success" .backup "$b"
+secs=$(json_get out.txt .seconds)
+case $secs in
+*.????*) fail "json seconds rounded to ms" "got $secs" ;;
+*) pass ;;
+esac
+# A byte whose bit 0 cannot be programmed fails the verify of zeros.
+mkimg img.bin 65536 ff
+mkimg zero.bin 65536 zero
+sim -t spi --json --sim-config bad-byte=0x100 write zero.bin
+expect_rc 1 "json failed write (exit)"
+b=$(ls -t backups/* | head -n 1)
+expect_json "json write: backup on failure" .backup "$b"
+expect_stderr_match "plural: 1 byte differs" 'verify failed: 1 byte differs between'
+run --json info new.bin
+expect_rc 0 "json info (exit)"
+expect_json "json info: no programmer (offline)" .programmer null
+expect_json "json info: no seconds (offline)" .seconds null
+
+newcase small_write
+mkimg img.bin 65536
+printf 'hello world!' >small.bin
+sim -t spi --offset 0x1000 write small.bin
+expect_rc 0 "small write (exit)"
+expect_stdout_match "small write: wrote 12 bytes" '^wrote +12 bytes at 0x001000'
+expect_stdout_match "plural: 1 sector" '^sectors +1: '
+expect_stdout_match "plural: 1 operation" 'erased in 1 operation,'
+
+newcase quiet_read
+mkimg img.bin 65536
+sim -q read
+expect_rc 0 "-q read (exit)"
+b=$(backup_files | head -n 1)
+check "-q read prints the backup's name" "stdout: $(head -c 200 out.txt)" test "$(cat out.txt)" = "$b"
+sim -q read mine.bin
+expect_stdout_empty "-q read FILE prints nothing"
 
 finish
