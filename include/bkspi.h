@@ -79,7 +79,9 @@ struct bkspi_config {
 	 * NULL: the driver's default. */
 	const char *cen;
 	enum bkspi_target target;
-	/* phase: "backup", "read", "confirm", "erase", "program", "verify" */
+	/* phase: "backup", "read", "erase", "program", "verify". Erase and
+	 * program alternate block by block and share one total (bytes erased
+	 * plus bytes programmed); a phase's total never changes. */
 	void (*progress)(void *user, const char *phase, uint64_t done, uint64_t total);
 	/* A write or an erase calls this once, after the flash was read (and
 	 * the backup saved) and before anything is unprotected or erased:
@@ -205,8 +207,11 @@ struct bkspi_write_req {
 	uint32_t addr;
 	const uint8_t *data;   /* write: len bytes at addr; bkspi_erase ignores it */
 	uint32_t len;          /* erase: whole 4 KiB sectors */
-	const char *backup_path; /* the whole flash is saved here first; NULL: no backup */
-	int force_backup;      /* overwrite an existing backup file */
+	/* The whole flash is saved here first (NULL: no backup), in a folder
+	 * that must be the user's own and not writable by others; the file is
+	 * 0600. A name another run took meanwhile becomes <name>_2.bin... */
+	const char *backup_path;
+	int force_backup;      /* overwrite an existing backup file instead */
 	int no_verify;
 	int confirm_all;       /* confirm the whole backup, not only the sectors that change */
 	/* Beken targets */
@@ -235,6 +240,7 @@ struct bkspi_write_report {
 	uint32_t verified, read_back;
 	uint32_t recovered;            /* operations redone after a USB fault */
 	struct bkspi_confirm_report confirm;
+	char backup[4096];             /* the backup saved (set on failure too); "" when none */
 };
 
 /* What a write or erase is about to do (bkspi_config.plan). */
@@ -286,12 +292,17 @@ int bkspi_doctor(bkspi *h, struct bkspi_check out[BKSPI_DOCTOR_MAX], size_t *n);
 
 /* ---- files ------------------------------------------------------------ */
 
-/* A new backup name in dir (created if missing):
+/* A backup name in dir (created 0700 if missing; refused when it is a
+ * symlink, another user's or writable by others):
  * <dir>/<part>_<label>[-<purpose>]_<YYYYmmdd-HHMMSS>.bin; label NULL means
- * "read" (or just the purpose). Needs the flash detected. */
+ * "read" (or just the purpose). It may be taken (runs in the same second):
+ * bkspi_write saves the backup as <name>_2.bin, _3... then, and reports
+ * the name used. Needs the flash detected. */
 int bkspi_backup_name(bkspi *h, const char *dir, const char *label, const char *purpose, char *path, size_t cap);
 
-/* Writes data to path through a temporary file renamed when complete. */
+/* Writes data to path (0600) through an exclusive temporary file linked
+ * into place when complete; never follows a symlink, never replaces
+ * anything but a regular file (and that only with overwrite). */
 int bkspi_save(bkspi *h, const char *path, const uint8_t *data, size_t len, int overwrite);
 
 #ifdef __cplusplus

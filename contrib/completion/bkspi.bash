@@ -24,7 +24,7 @@ _bkspi_values()
 {
 	local sim_keys="style= beken= jedec= sfdp= sr2= wrsr31= protect= protect-sr2=
 		entry-fails= wire= wp-locked= stuck-wip= bad-byte= flip-ppm= seed=
-		unplug-after= usb-error-at= usb-timeout-at= interrupt-after= programmer= cen=
+		unplug-after= usb-error-at= usb-timeout-at= interrupt-after= interrupt-signal= programmer= cen=
 		entry-max-hz= wire-max-hz="
 	case $1 in
 	-p | --programmer) COMPREPLY=($(compgen -W "ch341a ch347 sim sim347" -- "$2")) ;;
@@ -33,6 +33,7 @@ _bkspi_values()
 	-t | --target) COMPREPLY=($(compgen -W "beken spi" -- "$2")) ;;
 	--keep-rf | --keep-tuya-config) COMPREPLY=($(compgen -W "yes no" -- "$2")) ;;
 	--sim-image | --obk-template) _bkspi_files "$2" ;;
+	--backup-dir) COMPREPLY=($(compgen -d -- "$2")) ;;
 	--sim-config)
 		# K=V pairs separated by commas: complete the last key or value.
 		local done=${2%"${2##*,}"} last=${2##*,} vals=
@@ -41,6 +42,7 @@ _bkspi_values()
 		wire=*) vals="ok miso-open miso-short cen-open mosi-open cs-open" ;;
 		programmer=*) vals="ch341a ch347t ch347f" ;;
 		cen=*) vals="cs1 gpio0 gpio1 gpio2 gpio3 gpio4 gpio5 gpio6 gpio7" ;;
+		interrupt-signal=*) vals="INT TERM HUP QUIT" ;;
 		beken=* | sfdp=* | sr2=* | wrsr31=* | wp-locked=* | stuck-wip=*) vals="0 1" ;;
 		*=*) ;;
 		*)
@@ -58,11 +60,11 @@ _bkspi()
 {
 	local commands="detect read write verify erase enter reset info doctor"
 	local file_cmds="read write verify info"
-	local opts="-p --programmer -t --target --spi-clock --cen --offset --length --label --confirm
+	local opts="-p --programmer -t --target --spi-clock --cen --offset --length --label --backup-dir --confirm
 		--no-backup --no-verify --no-reset --force --keep-rf --keep-tuya-config
 		--tuya-keys --show-secrets --obk-template --json -q --quiet -v --verbose --sim-image --sim-config -h --help
 		-V --version"
-	local arg_opts=" -p --programmer -t --target --spi-clock --cen --offset --length --label
+	local arg_opts=" -p --programmer -t --target --spi-clock --cen --offset --length --label --backup-dir
 		--keep-rf --keep-tuya-config --obk-template --sim-image --sim-config "
 	arg_opts=" $(echo $arg_opts) "
 

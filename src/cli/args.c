@@ -5,6 +5,7 @@
 #include <ctype.h>
 #include <getopt.h>
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "prog/prog.h"
@@ -41,6 +42,7 @@ const char bk_usage[] =
 	"      --offset N         start address (decimal, 0x hex, K/M suffix)\n"
 	"      --length N         byte count (same forms)\n"
 	"      --label NAME       name part of backup files\n"
+	"      --backup-dir DIR   where backups go (default ./backups; made 0700)\n"
 	"      --confirm          confirm every sector read (Beken CRC-16 or a second read):\n"
 	"                         the whole read, or the whole backup of a write/erase\n"
 	"                         (without it a write confirms the sectors it changes)\n"
@@ -67,7 +69,8 @@ const char bk_usage[] =
 	"  -V, --version          version\n"
 	"\n"
 	"exit codes: 0 ok, 1 operation failed, 2 usage or bad input, 3 programmer/USB,\n"
-	"4 target did not answer, 130 interrupted.\n"
+	"4 target did not answer; stopped by a signal (128+signal): 130 Ctrl-C,\n"
+	"143 SIGTERM, 129 SIGHUP, 131 SIGQUIT.\n"
 	"\n"
 	"Wiring (CH341A -> Beken): D0->P21 CSN, D3->P20 SCK, D5->P22 SI, D7<-P23 SO,\n"
 	"D2->CEN, GND, 3.3 V. Many black CH341A boards put 5 V on the data lines:\n"
@@ -138,7 +141,7 @@ static const struct {
 
 enum { O_OFFSET = 256, O_LENGTH, O_LABEL, O_NO_BACKUP, O_NO_VERIFY, O_NO_RESET, O_FORCE, O_JSON,
        O_SIM_IMAGE, O_SIM_CONFIG, O_KEEP_RF, O_KEEP_TUYA, O_CONFIRM, O_TUYA_KEYS, O_SHOW_SECRETS,
-       O_OBK_TEMPLATE, O_CEN, O_SPI_CLOCK };
+       O_OBK_TEMPLATE, O_CEN, O_SPI_CLOCK, O_BACKUP_DIR };
 
 static const struct option long_opts[] = {
 	{ "programmer", required_argument, NULL, 'p' },
@@ -148,6 +151,7 @@ static const struct option long_opts[] = {
 	{ "offset", required_argument, NULL, O_OFFSET },
 	{ "length", required_argument, NULL, O_LENGTH },
 	{ "label", required_argument, NULL, O_LABEL },
+	{ "backup-dir", required_argument, NULL, O_BACKUP_DIR },
 	{ "no-backup", no_argument, NULL, O_NO_BACKUP },
 	{ "no-verify", no_argument, NULL, O_NO_VERIFY },
 	{ "no-reset", no_argument, NULL, O_NO_RESET },
@@ -208,27 +212,94 @@ static int clock_arg(const char *val, uint32_t *hz, struct bk_err *err)
 	return 0;
 }
 
-/* The Tuya options apply to the commands that see a whole image. */
-static int tuya_opts(const struct bk_opts *o, struct bk_err *err)
+/* Which commands each option means something to: any other use is
+ * refused, never silently ignored. */
+#define C(x) (1u << CMD_##x)
+#define DEVICE (C(DETECT) | C(READ) | C(WRITE) | C(VERIFY) | C(ERASE) | C(ENTER) | C(RESET) | C(DOCTOR))
+#define BACKUP (C(READ) | C(WRITE) | C(ERASE))
+
+static const struct applies {
+	int opt;
+	const char *name;
+	unsigned cmds;
+} applies[] = {
+	{ 'p', "--programmer", DEVICE },
+	{ 't', "--target", DEVICE },
+	{ O_OFFSET, "--offset", C(READ) | C(WRITE) | C(VERIFY) | C(ERASE) },
+	{ O_LENGTH, "--length", C(READ) | C(ERASE) },
+	{ O_LABEL, "--label", BACKUP },
+	{ O_BACKUP_DIR, "--backup-dir", BACKUP },
+	{ O_CONFIRM, "--confirm", BACKUP },
+	{ O_NO_BACKUP, "--no-backup", C(WRITE) | C(ERASE) },
+	{ O_NO_VERIFY, "--no-verify", C(WRITE) | C(ERASE) },
+	{ O_NO_RESET, "--no-reset", C(DETECT) | C(READ) | C(WRITE) | C(VERIFY) | C(ERASE) | C(DOCTOR) },
+	{ O_FORCE, "--force", C(READ) | C(WRITE) | C(ERASE) | C(INFO) },
+	{ O_KEEP_RF, "--keep-rf", C(WRITE) | C(VERIFY) },
+	{ O_KEEP_TUYA, "--keep-tuya-config", C(WRITE) | C(VERIFY) },
+	{ O_TUYA_KEYS, "--tuya-keys", C(INFO) },
+	{ O_SHOW_SECRETS, "--show-secrets", C(INFO) },
+	{ O_OBK_TEMPLATE, "--obk-template", C(INFO) | C(READ) },
+	{ O_CEN, "--cen", DEVICE },
+	{ O_SPI_CLOCK, "--spi-clock", DEVICE },
+	{ O_SIM_IMAGE, "--sim-image", DEVICE },
+	{ O_SIM_CONFIG, "--sim-config", DEVICE },
+};
+
+#define N_APPLIES (sizeof applies / sizeof applies[0])
+
+static unsigned bit(int opt)
 {
-	if (o->tuya_keys && o->cmd != CMD_INFO)
-		return bk_fail(err, BK_EINVAL, "--tuya-keys applies to info only, not %s", o->cmd_name);
-	if (o->show_secrets && (o->cmd != CMD_INFO || !o->tuya_keys))
-		return bk_fail(err, BK_EINVAL, "--show-secrets applies to info --tuya-keys only");
-	if (o->obk_template && o->cmd != CMD_INFO && o->cmd != CMD_READ)
-		return bk_fail(err, BK_EINVAL, "--obk-template applies to info and read only, not %s", o->cmd_name);
+	for (size_t i = 0; i < N_APPLIES; i++)
+		if (applies[i].opt == opt)
+			return 1u << i;
+	return 0;
+}
+
+static int check_applies(const struct bk_opts *o, unsigned mask, struct bk_err *err)
+{
+	for (size_t i = 0; i < N_APPLIES; i++) {
+		const struct applies *a = &applies[i];
+		if (!(mask & (1u << i)) || (a->cmds & (1u << o->cmd)))
+			continue;
+		char list[160] = "";
+		size_t n = 0, count = 0, total = 0;
+		for (size_t c = 0; c < sizeof commands / sizeof commands[0]; c++)
+			total += !!(a->cmds & (1u << commands[c].cmd));
+		for (size_t c = 0; c < sizeof commands / sizeof commands[0] && n < sizeof list; c++) {
+			if (!(a->cmds & (1u << commands[c].cmd)))
+				continue;
+			count++;
+			n += (size_t)snprintf(list + n, sizeof list - n, "%s%s",
+					      count == 1 ? "" : count == total ? " and " : ", ", commands[c].name);
+		}
+		return bk_fail(err, BK_EINVAL, "%s does not apply to %s (only to %s); leave it out", a->name,
+			       o->cmd_name, list);
+	}
+	if ((o->sim_image || o->sim_config) && strcmp(o->programmer, "sim") && strcmp(o->programmer, "sim347"))
+		return bk_fail(err, BK_EINVAL, "%s applies to the simulator only; add -p sim (or sim347) or leave it out",
+			       o->sim_image ? "--sim-image" : "--sim-config");
+	if (o->no_backup && (mask & (bit(O_LABEL) | bit(O_BACKUP_DIR))))
+		return bk_fail(err, BK_EINVAL, "%s names the backup, which --no-backup turns off; leave one out",
+			       mask & bit(O_LABEL) ? "--label" : "--backup-dir");
+	if (o->show_secrets && !o->tuya_keys)
+		return bk_fail(err, BK_EINVAL, "--show-secrets applies to info --tuya-keys only; add --tuya-keys");
 	if (o->obk_template && !*o->obk_template)
 		return bk_fail(err, BK_EINVAL, "--obk-template needs a file name");
+	if (o->backup_dir && !*o->backup_dir)
+		return bk_fail(err, BK_EINVAL, "--backup-dir needs a folder name");
 	return 0;
 }
 
 int bk_args_parse(int argc, char **argv, struct bk_opts *o, struct bk_err *err)
 {
-	*o = (struct bk_opts){ .programmer = "ch341a", .target = BKSPI_TARGET_BEKEN, .keep_rf = 1 };
+	*o = (struct bk_opts){ .programmer = "ch341a", .target = BKSPI_TARGET_BEKEN, .keep_rf = 1,
+			       .backup_dir = "backups" };
 	optind = 0; /* 0, not 1: glibc then also forgets the previous argv */
 	opterr = 0;
 	int c, r = 0;
+	unsigned mask = 0;
 	while (!r && (c = getopt_long(argc, argv, ":p:t:qvhV", long_opts, NULL)) != -1) {
+		mask |= bit(c);
 		switch (c) {
 		case 'p':
 			if (strcmp(optarg, "ch341a") && strcmp(optarg, "ch347") && strcmp(optarg, "sim") &&
@@ -253,6 +324,7 @@ int bk_args_parse(int argc, char **argv, struct bk_opts *o, struct bk_err *err)
 		case O_OFFSET: r = num_arg("offset", optarg, &o->offset, &o->has_offset, err); break;
 		case O_LENGTH: r = num_arg("length", optarg, &o->length, &o->has_length, err); break;
 		case O_LABEL: o->label = optarg; break;
+		case O_BACKUP_DIR: o->backup_dir = optarg; break;
 		case O_NO_BACKUP: o->no_backup = 1; break;
 		case O_CONFIRM: o->confirm = 1; break;
 		case O_NO_VERIFY: o->no_verify = 1; break;
@@ -301,7 +373,7 @@ int bk_args_parse(int argc, char **argv, struct bk_opts *o, struct bk_err *err)
 		if (o->file && !*o->file)
 			return bk_fail(err, BK_EINVAL, "empty file name");
 		int rc = ch347_opts(o, err);
-		return rc ? rc : tuya_opts(o, err);
+		return rc ? rc : check_applies(o, mask, err);
 	}
 	return bk_fail(err, BK_EINVAL, "unknown command '%s'; commands: detect read write verify erase enter reset info doctor",
 		       o->cmd_name);

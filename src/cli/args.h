@@ -20,6 +20,7 @@ struct bk_opts {
 	uint64_t offset, length;
 	int has_offset, has_length;
 	const char *label;
+	const char *backup_dir;   /* where backups go; default "backups" */
 	int no_backup, no_verify, no_reset, force, json, quiet, verbose;
 	int keep_rf, keep_tuya;   /* yes/no options, default yes and no */
 	int confirm;              /* read: confirm every sector */

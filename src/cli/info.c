@@ -314,7 +314,7 @@ static int write_template(const char *path, const char *name, const struct bk_tu
 	char *text = obk_template(st, base_name(name), family);
 	if (!text)
 		return bk_fail(err, BK_ENOMEM, "out of memory");
-	int r = bk_outfile_write(path, (const uint8_t *)text, strlen(text), force, err);
+	int r = bk_outfile_write(path, (const uint8_t *)text, strlen(text), force ? BK_OUT_REPLACE : 0, err);
 	free(text);
 	if (r)
 		return r;
@@ -398,7 +398,7 @@ int bk_info_report(const char *name, const uint8_t *img, size_t len, const struc
 		r = bk_fail(err, BK_EINVAL, "%s has no Tuya pin configuration: no OpenBeken template written",
 			    base_name(name));
 	else if (o->obk_template)
-		r = bk_outfile_check(o->obk_template, o->force, err);
+		r = bk_outfile_check(o->obk_template, o->force ? BK_OUT_REPLACE : 0, err);
 	if (r) {
 		free(st);
 		return r;

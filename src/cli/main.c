@@ -28,14 +28,30 @@
 
 #define BKSPI_VERSION "0.1.0"
 #define EXIT_USAGE 2
-#define BACKUP_DIR "backups"
 
+/* The signal that asked the job to stop; the handle's cancel flag. */
 static volatile sig_atomic_t interrupted;
 
 static void on_signal(int sig)
 {
-	(void)sig;
-	interrupted = 1;
+	interrupted = sig;
+}
+
+/* Each of these stops the job the same way: after the USB transfer in
+ * flight, the flash left resumable, temp files removed, exit 128+signal. */
+static const struct {
+	int sig;
+	const char *name;
+} stop_signals[] = {
+	{ SIGINT, "SIGINT (Ctrl-C)" }, { SIGTERM, "SIGTERM" }, { SIGHUP, "SIGHUP" }, { SIGQUIT, "SIGQUIT" },
+};
+
+static const char *signal_name(int sig)
+{
+	for (size_t i = 0; i < sizeof stop_signals / sizeof stop_signals[0]; i++)
+		if (stop_signals[i].sig == sig)
+			return stop_signals[i].name;
+	return "a signal";
 }
 
 struct app {
@@ -68,7 +84,7 @@ static int exit_code(int err)
 	case BK_EINVAL: case BK_EEXIST: case BK_EREFUSED: return EXIT_USAGE;
 	case BK_ENODEV: case BK_EACCESS: case BK_EBUSY: case BK_EUSB: case BK_ETIMEDOUT: case BK_EGONE: case BK_ENOUSB: return 3;
 	case BK_ENOCHIP: return 4;
-	case BK_EINTR: return 130;
+	case BK_EINTR: return 128 + (interrupted ? interrupted : SIGINT);
 	default: return 1;
 	}
 }
@@ -83,6 +99,21 @@ static void say(const struct app *a, const char *fmt, ...)
 	va_start(ap, fmt);
 	vprintf(fmt, ap);
 	va_end(ap);
+}
+
+static const char *plural(uint64_t n)
+{
+	return n == 1 ? "" : "s";
+}
+
+/* "12 bytes", "1 byte", "64 KiB": small or odd sizes are not "0 KiB". */
+static const char *size_text(uint64_t n, char *buf, size_t cap)
+{
+	if (n >= 1024 && n % 1024 == 0)
+		snprintf(buf, cap, "%llu KiB", (unsigned long long)(n / 1024));
+	else
+		snprintf(buf, cap, "%llu byte%s", (unsigned long long)n, plural(n));
+	return buf;
 }
 
 static void jset_int(json_object *o, const char *k, int64_t v)
@@ -111,15 +142,23 @@ static json_object *jobj(json_object *parent, const char *k)
 
 /* ---- input file --------------------------------------------------- */
 
+static const char *file_kind(mode_t m)
+{
+	return S_ISDIR(m) ? "a folder" : S_ISFIFO(m) ? "a FIFO" : S_ISSOCK(m) ? "a socket"
+	       : S_ISCHR(m) || S_ISBLK(m) ? "a device node" : "something else";
+}
+
 static int load_file(struct app *a, const char *path)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	/* Non-blocking, so a FIFO without a writer cannot hang the open. */
+	int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
 	if (fd < 0)
-		return bk_fail(&a->err, BK_EINVAL, "cannot open %s: %s", path, strerror(errno));
+		return bk_fail(&a->err, BK_EINVAL, "cannot open %s: %s; check the file name", path, strerror(errno));
 	struct stat sb;
 	if (fstat(fd, &sb) || !S_ISREG(sb.st_mode)) {
 		close(fd);
-		return bk_fail(&a->err, BK_EINVAL, "%s is not a regular file", path);
+		return bk_fail(&a->err, BK_EINVAL, "%s is not a regular file but %s; give an image file", path,
+			       file_kind(sb.st_mode));
 	}
 	if (sb.st_size == 0) {
 		close(fd);
@@ -149,6 +188,21 @@ static int load_file(struct app *a, const char *path)
 		got += (size_t)n;
 	}
 	close(fd);
+	return 0;
+}
+
+/* Every output path is checked before any USB traffic, so a bad one is
+ * found before a long read, not after it. */
+static int check_outputs(struct app *a)
+{
+	enum bk_cmd c = a->o.cmd;
+	if (c == CMD_READ && a->o.file)
+		return bk_outfile_check(a->o.file, a->o.force ? BK_OUT_REPLACE : 0, &a->err);
+	if (c == CMD_READ || ((c == CMD_WRITE || c == CMD_ERASE) && !a->o.no_backup)) {
+		/* <part>_<label>-<purpose>_<stamp>_<n>.bin, each part at its longest */
+		size_t longest = 63 + 1 + 127 + 1 + 15 + 5 + 4;
+		return bk_outdir_check(a->o.backup_dir, longest, BK_OUT_PRIVATE, &a->err);
+	}
 	return 0;
 }
 
@@ -193,11 +247,6 @@ static void on_progress(void *user, const char *phase, uint64_t done, uint64_t t
 {
 	struct app *a = user;
 	bk_progress_update(&a->progress, phase, done, total);
-}
-
-static const char *plural(uint32_t n)
-{
-	return n == 1 ? "" : "s";
 }
 
 /* Before the first erase: what the file is, what is kept, what will be
@@ -353,8 +402,15 @@ static double elapsed(const struct app *a)
 
 static void report_stats(struct app *a)
 {
+	if (a->backup[0])
+		jset_str(a->out, "backup", a->backup);
+	/* info never touches a programmer: no programmer, no time. */
+	if (a->o.cmd == CMD_INFO)
+		return;
 	jset_str(a->out, "programmer", a->h ? bkspi_programmer(a->h) : a->o.programmer);
-	json_object_object_add(a->out, "seconds", json_object_new_double(elapsed(a)));
+	char secs[32];
+	snprintf(secs, sizeof secs, "%.3f", elapsed(a));
+	json_object_object_add(a->out, "seconds", json_object_new_double_s(atof(secs), secs));
 	if (!a->sim.emu)
 		return;
 	struct bk_emu_stats st;
@@ -403,8 +459,8 @@ static void report_confirm(struct app *a, json_object *parent, const struct bksp
 	jset_int(o, "by_crc", c->by_crc);
 	jset_int(o, "by_reread", c->by_reread);
 	jset_int(o, "corrected", c->corrected);
-	say(a, "confirmed   %u sectors: %u by their CRC-16 blocks, %u by a second read", c->sectors, c->by_crc,
-	    c->by_reread);
+	say(a, "confirmed   %u sector%s: %u by their CRC-16 blocks, %u by a second read", c->sectors,
+	    plural(c->sectors), c->by_crc, c->by_reread);
 	if (c->corrected)
 		say(a, "; %u misread at first and read again until two reads agreed", c->corrected);
 	say(a, "\n");
@@ -412,7 +468,7 @@ static void report_confirm(struct app *a, json_object *parent, const struct bksp
 
 static int backup_name(struct app *a, const char *purpose, char *path, size_t cap)
 {
-	return hfail(a, bkspi_backup_name(a->h, BACKUP_DIR, a->o.label, purpose, path, cap));
+	return hfail(a, bkspi_backup_name(a->h, a->o.backup_dir, a->o.label, purpose, path, cap));
 }
 
 static int cmd_read(struct app *a)
@@ -425,8 +481,6 @@ static int cmd_read(struct app *a)
 		snprintf(path, sizeof path, "%s", a->o.file);
 	} else if (!r) {
 		r = backup_name(a, NULL, path, sizeof path);
-		if (!r)
-			r = bk_outfile_check(path, a->o.force, &a->err);
 	}
 	uint8_t *buf = r ? NULL : malloc(len);
 	if (!r && !buf)
@@ -438,8 +492,10 @@ static int cmd_read(struct app *a)
 	bk_progress_done(&a->progress);
 	if (!r && a->o.confirm)
 		report_confirm(a, a->out, &rep.confirm);
-	if (!r)
-		r = bk_outfile_write(path, buf, len, a->o.force, &a->err);
+	if (!r && a->o.file)
+		r = bk_outfile_write(path, buf, len, a->o.force ? BK_OUT_REPLACE : 0, &a->err);
+	else if (!r)
+		r = bk_outfile_write_unique(path, sizeof path, buf, len, BK_OUT_PRIVATE, &a->err);
 	if (r) {
 		free(buf);
 		return r;
@@ -448,8 +504,15 @@ static int cmd_read(struct app *a)
 	jset_hex(a->out, "offset", addr, 6);
 	jset_int(a->out, "length", len);
 	double s = elapsed(a);
-	say(a, "read        %u KiB from 0x%06X to %s in %.2f s (%.1f KB/s)\n", len / 1024, addr, path, s,
-	    s > 0 ? len / s / 1000 : 0);
+	char size[32];
+	say(a, "read        %s from 0x%06X to %s in %.2f s (%.1f KB/s)\n", size_text(len, size, sizeof size), addr,
+	    path, s, s > 0 ? len / s / 1000 : 0);
+	/* -q still names a file bkspi chose, or the user could not find it. */
+	if (!a->o.file) {
+		snprintf(a->backup, sizeof a->backup, "%s", path);
+		if (a->o.quiet && !a->o.json)
+			printf("%s\n", path);
+	}
 	/* What a Beken flash holds, so a bad read or a foreign dump shows at once. */
 	if (a->o.target == BKSPI_TARGET_BEKEN && addr == 0 && bk_info_worth_summary(len))
 		bk_info_summary(buf, len, a->out, !a->o.json && !a->o.quiet);
@@ -461,8 +524,6 @@ static int cmd_read(struct app *a)
 static int file_range(struct app *a, uint32_t *addr)
 {
 	uint32_t size = a->flash.size;
-	if (a->o.has_length)
-		return bk_fail(&a->err, BK_EINVAL, "--length does not apply to %s: the file's size is used", a->o.cmd_name);
 	if (a->o.offset + a->file_len > size)
 		return bk_fail(&a->err, BK_EINVAL,
 			       "%s is %zu bytes: at offset 0x%llX it would end at 0x%llX, past the end of the %u KiB flash; nothing was changed",
@@ -563,7 +624,8 @@ static void report_write(struct app *a, const struct bkspi_write_report *w, cons
 	report_confirm(a, o, &w->confirm);
 	if (w->recovered) {
 		jset_int(o, "recovered", w->recovered);
-		say(a, "recovered   %u operations after USB faults (read back and planned again)\n", w->recovered);
+		say(a, "recovered   %u operation%s after USB faults (read back and planned again)\n", w->recovered,
+		    plural(w->recovered));
 	}
 	if (w->unprotect.changed) {
 		json_object *u = jobj(o, "unprotect");
@@ -582,8 +644,8 @@ static void report_write(struct app *a, const struct bkspi_write_report *w, cons
 	jset_int(o, "pages", w->pages);
 	jset_int(o, "verified", w->verified);
 	jset_int(o, "read_back", w->read_back);
-	say(a, "sectors     %u: %u unchanged (skipped), %u erased in %u operations, %u programmed without erase\n",
-	    w->sectors, w->same, w->erased, w->erase_ops, w->program_only);
+	say(a, "sectors     %u: %u unchanged (skipped), %u erased in %u operation%s, %u programmed without erase\n",
+	    w->sectors, w->same, w->erased, w->erase_ops, plural(w->erase_ops), w->program_only);
 	say(a, "pages       %u programmed\n", w->pages);
 	if (w->verified)
 		say(a, "verify      OK: %u bytes (%u read back, the rest unchanged)\n", w->verified, w->read_back);
@@ -626,12 +688,16 @@ static int cmd_write_or_erase(struct app *a)
 	struct bkspi_write_report rep;
 	r = hfail(a, erase ? bkspi_erase(a->h, &req, &rep) : bkspi_write(a->h, &req, &rep));
 	bk_progress_done(&a->progress);
+	/* The name really used: another run may have taken the planned one. */
+	snprintf(a->backup, sizeof a->backup, "%s", rep.backup);
 	if (r)
 		return r;
-	report_write(a, &rep, req.backup_path);
+	report_write(a, &rep, a->backup[0] ? a->backup : NULL);
 	jset_hex(a->out, "offset", req.addr, 6);
 	jset_int(a->out, "length", req.len);
-	say(a, "%-11s %u KiB at 0x%06X in %.2f s\n", erase ? "erased" : "wrote", req.len / 1024, req.addr, elapsed(a));
+	char size[32];
+	say(a, "%-11s %s at 0x%06X in %.2f s\n", erase ? "erased" : "wrote", size_text(req.len, size, sizeof size),
+	    req.addr, elapsed(a));
 	return 0;
 }
 
@@ -814,15 +880,17 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	struct sigaction sa = { .sa_handler = on_signal };
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
+	for (size_t i = 0; i < sizeof stop_signals / sizeof stop_signals[0]; i++)
+		sigaction(stop_signals[i].sig, &sa, NULL);
+	/* A file size limit (ulimit -f) is an error to report, not a death. */
+	signal(SIGXFSZ, SIG_IGN);
 
 	a.out = json_object_new_object();
 	jset_str(a.out, "command", a.o.cmd_name ? a.o.cmd_name : "");
 	if (!r && a.o.file && (a.o.cmd == CMD_WRITE || a.o.cmd == CMD_VERIFY || a.o.cmd == CMD_INFO))
 		r = load_file(&a, a.o.file);
-	if (!r && a.o.file && a.o.cmd == CMD_READ)
-		r = bk_outfile_check(a.o.file, a.o.force, &a.err);
+	if (!r)
+		r = check_outputs(&a);
 	if (!r)
 		r = run(&a);
 	bk_progress_done(&a.progress);
@@ -831,6 +899,8 @@ int main(int argc, char **argv)
 	report_stats(&a);
 
 	int code = exit_code(r);
+	if (r == BK_EINTR && interrupted)
+		bk_err_ctx(&a.err, r, "stopped by %s", signal_name(interrupted));
 	if (r) {
 		add_resume_hint(&a, r);
 		add_clock_hint(&a, r);

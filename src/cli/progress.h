@@ -1,4 +1,5 @@
-/* Progress on stderr: bytes, percent, speed and ETA for each phase. */
+/* Progress on stderr: one line per phase, redrawn in place, with bytes,
+ * percent, speed and ETA; the finished line keeps the phase's time. */
 #ifndef BK_CLI_PROGRESS_H
 #define BK_CLI_PROGRESS_H
 
@@ -10,7 +11,7 @@ struct bk_progress {
 	int enabled;
 	bkspi *h;                  /* its programmer's clock, virtual on the simulator */
 	const char *phase;
-	uint64_t phase_start_us;
+	uint64_t phase_start_us, phase_start_done, total;
 	double last_draw;          /* wall clock, to draw a few times a second */
 	int drawn;
 };

@@ -496,7 +496,7 @@ static int write_or_erase(bkspi *h, const struct bkspi_write_req *req, int erase
 	struct planned pl = { .h = h, .req = req, .erase = erase, .beken = beken, .bh = &bh };
 	struct bk_write w = {
 		.addr = req->addr, .len = req->len, .data = erase ? NULL : req->data,
-		.backup_path = req->backup_path, .force_backup = req->force_backup,
+		.backup_path = req->backup_path, .force_backup = req->force_backup, .private_backup = 1,
 		.verify = !req->no_verify, .confirm_all = req->confirm_all, .hook = beken ? &hook : NULL,
 		.planned = on_planned, .planned_ctx = &pl,
 	};
@@ -524,6 +524,7 @@ static int write_or_erase(bkspi *h, const struct bkspi_write_req *req, int erase
 	rep->read_back = wr.read_back;
 	rep->recovered = wr.recovered;
 	confirm_report(&wr.confirm, &rep->confirm);
+	snprintf(rep->backup, sizeof rep->backup, "%s", wr.backup_path);
 	if (r == BK_EREFUSED)
 		bk_err_ctx(&h->err, r, "nothing was erased");
 	return r;
@@ -568,21 +569,16 @@ int bkspi_backup_name(bkspi *h, const char *dir, const char *label, const char *
 	struct tm tm;
 	localtime_r(&now, &tm);
 	strftime(stamp, sizeof stamp, "%Y%m%d-%H%M%S", &tm);
-	r = bk_mkdirs(dir, &h->err);
-	for (int n = 1; !r; n++) {
-		char suffix[16] = "";
-		if (n > 1)
-			snprintf(suffix, sizeof suffix, "-%d", n);
-		if ((size_t)snprintf(path, cap, "%s/%s_%s_%s%s.bin", dir, part, name, stamp, suffix) >= cap)
-			return bk_fail(&h->err, BK_EINVAL, "backup name too long");
-		if (!bk_outfile_exists(path))
-			return 0;
-	}
-	return r;
+	r = bk_outdir_make(dir, BK_OUT_PRIVATE, &h->err);
+	if (r)
+		return r;
+	if ((size_t)snprintf(path, cap, "%s/%s_%s_%s.bin", dir, part, name, stamp) >= cap)
+		return bk_fail(&h->err, BK_EINVAL, "backup name too long: choose a shorter --backup-dir or --label");
+	return 0;
 }
 
 int bkspi_save(bkspi *h, const char *path, const uint8_t *data, size_t len, int overwrite)
 {
 	begin(h);
-	return bk_outfile_write(path, data, len, overwrite, &h->err);
+	return bk_outfile_write(path, data, len, overwrite ? BK_OUT_REPLACE : 0, &h->err);
 }

@@ -1,5 +1,6 @@
 #include "core/ops.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -70,41 +71,52 @@ static void diff(const uint8_t *got, const uint8_t *want, uint32_t n, uint32_t a
 	}
 }
 
-int bk_op_verify(const struct bk_job *job, uint32_t addr, const uint8_t *want, uint32_t len,
-		 struct bk_mismatch *mm)
+/* Compares len bytes at addr with want (with `repeat`, the same CHUNK of
+ * want for every chunk: an erase's 0xFF), counting into mm; progress goes
+ * from done0 of the whole verify's total. */
+static int compare(const struct bk_job *job, uint32_t addr, const uint8_t *want, int repeat, uint32_t len,
+		   uint64_t done0, uint64_t total, struct bk_mismatch *mm)
 {
 	uint8_t *buf = malloc(2 * CHUNK);
 	if (!buf)
 		return bk_fail(job->err, BK_ENOMEM, "out of memory");
-	memset(mm, 0, sizeof *mm);
-	progress(job, "verify", 0, len);
 	int r = 0;
 	for (uint32_t done = 0; done < len && !r;) {
 		uint32_t n = len - done < CHUNK ? len - done : CHUNK;
+		const uint8_t *w = repeat ? want : want + done;
 		r = check_cancel(job, "verify", addr + done);
 		if (!r)
 			r = bk_flash_read(job->flash, addr + done, buf, n);
 		if (r) {
-			bk_err_ctx(job->err, r, "verify stopped after %u of %u KiB", done / 1024, len / 1024);
+			bk_err_ctx(job->err, r, "verify stopped after %llu of %llu KiB",
+				   (unsigned long long)((done0 + done) / 1024), (unsigned long long)(total / 1024));
 			break;
 		}
 		/* One bad read is not a bad flash: only what two reads agree on
 		 * counts. */
-		if (!r && memcmp(buf, want + done, n)) {
+		if (memcmp(buf, w, n)) {
 			int fixed = 0;
 			r = bk_settle(job, buf, addr + done, n, buf + CHUNK, &fixed);
 			if (!r)
-				diff(buf, want + done, n, addr + done, mm);
+				diff(buf, w, n, addr + done, mm);
 		}
 		done += n;
-		progress(job, "verify", done, len);
+		progress(job, "verify", done0 + done, total);
 	}
 	free(buf);
 	if (!r && mm->count)
 		r = bk_fail(job->err, BK_EVERIFY,
-			    "verify failed: %u bytes differ between 0x%06X and 0x%06X (each confirmed by two agreeing reads)",
-			    mm->count, mm->first, mm->last);
+			    "verify failed: %u byte%s between 0x%06X and 0x%06X (each confirmed by two agreeing reads)",
+			    mm->count, mm->count == 1 ? " differs" : "s differ", mm->first, mm->last);
 	return r;
+}
+
+int bk_op_verify(const struct bk_job *job, uint32_t addr, const uint8_t *want, uint32_t len,
+		 struct bk_mismatch *mm)
+{
+	memset(mm, 0, sizeof *mm);
+	progress(job, "verify", 0, len);
+	return compare(job, addr, want, 0, len, 0, len, mm);
 }
 
 static int run_op(const struct bk_job *job, int erase, const struct bk_plan_op *op, const uint8_t *want, uint32_t base)
@@ -195,6 +207,11 @@ static int verify_touched(const struct bk_job *job, const struct bk_plan *plan, 
 	uint8_t *touched = touched_sectors(plan, base, span);
 	if (!touched)
 		return bk_fail(job->err, BK_ENOMEM, "out of memory");
+	/* One progress line for the whole verify, however many runs. */
+	uint64_t total = 0;
+	for (uint32_t s = 0; s < n; s++)
+		total += touched[s] ? BK_SECTOR : 0;
+	progress(job, "verify", 0, total);
 	int r = 0;
 	for (uint32_t s = 0; s < n && !r;) {
 		if (!touched[s]) {
@@ -205,14 +222,9 @@ static int verify_touched(const struct bk_job *job, const struct bk_plan *plan, 
 		while (e < n && touched[e])
 			e++;
 		uint32_t addr = base + s * BK_SECTOR, len = (e - s) * BK_SECTOR;
-		struct bk_mismatch mm;
-		if (want) {
-			r = bk_op_verify(job, addr, want + (addr - base), len, &mm);
-		} else {
-			/* An erase compares with 0xFF, one chunk of it at a time. */
-			for (uint32_t done = 0; done < len && !r; done += CHUNK)
-				r = bk_op_verify(job, addr + done, ff, len - done < CHUNK ? len - done : CHUNK, &mm);
-		}
+		struct bk_mismatch mm = { 0 };
+		/* An erase compares with 0xFF, the same chunk of it each time. */
+		r = compare(job, addr, want ? want + (addr - base) : ff, !want, len, rep->read_back, total, &mm);
 		rep->read_back += len;
 		s = e;
 	}
@@ -357,9 +369,15 @@ int bk_op_write(const struct bk_job *job, const struct bk_write *w, struct bk_wr
 		r = plan_confirmed(job, w, &sp, old, at, old_len, &plan, rep);
 	/* Saved only now: every sector about to change has been confirmed. */
 	if (!r && w->backup_path) {
-		r = bk_outfile_write(w->backup_path, old, old_len, w->force_backup, job->err);
-		if (r)
+		int flags = w->private_backup ? BK_OUT_PRIVATE : 0;
+		char *path = rep->backup_path;
+		snprintf(path, sizeof rep->backup_path, "%s", w->backup_path);
+		r = w->force_backup ? bk_outfile_write(path, old, old_len, flags | BK_OUT_REPLACE, job->err)
+				    : bk_outfile_write_unique(path, sizeof rep->backup_path, old, old_len, flags, job->err);
+		if (r) {
+			path[0] = '\0';
 			bk_err_ctx(job->err, r, "saving the backup (nothing was erased)");
+		}
 	}
 	free(old);
 	if (!r) {

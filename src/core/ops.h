@@ -14,7 +14,9 @@
 #include "spi/flash.h"
 
 struct bk_hooks {
-	/* phase is "backup", "read", "erase", "program" or "verify" */
+	/* phase is "backup", "read", "erase", "program" or "verify"; erase
+	 * and program alternate block by block and share one total (bytes
+	 * erased plus bytes programmed); a phase's total never changes */
 	void (*progress)(void *user, const char *phase, uint64_t done, uint64_t total);
 	int (*cancelled)(void *user);
 	void *user;
@@ -76,7 +78,8 @@ struct bk_write {
 	uint32_t addr, len;      /* where the data goes; for an erase, sector-aligned */
 	const uint8_t *data;     /* len bytes; NULL: erase */
 	const char *backup_path; /* whole flash is saved here first; NULL: no backup */
-	int force_backup;        /* overwrite an existing backup file */
+	int force_backup;        /* overwrite an existing backup file; else a taken name gets _2, _3... */
+	int private_backup;      /* the backup's folder must be the user's own (BK_OUT_PRIVATE) */
 	int verify;
 	int confirm_all;         /* confirm every sector read, not only those about to change */
 	const struct bk_write_hook *hook; /* NULL: a generic SPI flash */
@@ -93,6 +96,7 @@ struct bk_write_report {
 	uint32_t verified, read_back;
 	struct bk_confirm confirm;    /* how the sectors about to change were confirmed */
 	uint32_t recovered;           /* operations redone after a USB fault */
+	char backup_path[4096];       /* the backup saved, under the name really used; "" when none */
 };
 
 int bk_op_write(const struct bk_job *job, const struct bk_write *w, struct bk_write_report *rep);

@@ -2,13 +2,14 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "base/limits.h"
 #include "emu/internal.h"
 
-enum kind { K_BOOL, K_NUM, K_IMAGE, K_STYLE, K_WIRE, K_PROG, K_CEN };
+enum kind { K_BOOL, K_NUM, K_IMAGE, K_STYLE, K_WIRE, K_PROG, K_CEN, K_SIGNAL };
 
 static const struct key {
 	const char *name;
@@ -43,12 +44,18 @@ static const struct key {
 	NUM("usb-error-at", usb_error_at, UINT64_MAX),
 	NUM("usb-timeout-at", usb_timeout_at, UINT64_MAX),
 	NUM("interrupt-after", interrupt_after, UINT64_MAX),
+	{ "interrupt-signal", K_SIGNAL, 0, 0, 0 },
 #undef NUM
 #undef BOOL
 };
 
 static const char *const programmers[] = { "ch341a", "ch347t", "ch347f" };
 static const char *const wires[] = { "ok", "miso-open", "miso-short", "cen-open", "mosi-open", "cs-open" };
+
+static const struct {
+	const char *name;
+	int sig;
+} signals[] = { { "INT", SIGINT }, { "TERM", SIGTERM }, { "HUP", SIGHUP }, { "QUIT", SIGQUIT } };
 
 static void store(void *field, size_t width, uint64_t v)
 {
@@ -109,6 +116,13 @@ int emu_config_apply(struct emu_config *c, const char *kv, struct bk_err *err)
 				}
 			return bk_fail(err, BK_EINVAL,
 				       "simulator: wire must be ok, miso-open, miso-short, cen-open, mosi-open or cs-open");
+		case K_SIGNAL:
+			for (size_t s = 0; s < sizeof signals / sizeof signals[0]; s++)
+				if (!strcmp(val, signals[s].name)) {
+					c->interrupt_signal = signals[s].sig;
+					return 0;
+				}
+			return bk_fail(err, BK_EINVAL, "simulator: interrupt-signal must be INT, TERM, HUP or QUIT");
 		case K_BOOL:
 		case K_NUM: {
 			char *end;
@@ -139,6 +153,7 @@ int emu_config_parse(struct emu_config *c, const char *text, struct bk_err *err)
 	*c = (struct emu_config){
 		.size = 2u << 20, .sr2 = 1, .wrsr31 = 1, .sfdp = 1, .beken = 1,
 		.style = STYLE_ECHO, .boot_sr1 = 0x1C, .bad_byte = -1, .cen_line = EMU_CEN_CS1,
+		.interrupt_signal = SIGINT,
 	};
 	if (!text)
 		return 0;

@@ -31,6 +31,7 @@ struct emu_config {
 	uint64_t seed;
 	enum emu_wire wire;
 	uint64_t unplug_after, usb_error_at, usb_timeout_at, interrupt_after;
+	int interrupt_signal;    /* what interrupt-after raises: SIGINT unless told */
 };
 
 int emu_config_parse(struct emu_config *c, const char *text, struct bk_err *err);

@@ -151,9 +151,9 @@ static int fault_due(struct bk_emu *e)
 {
 	if (e->cfg.unplug_after && e->st.packets >= e->cfg.unplug_after)
 		return 1;
-	/* A Ctrl-C at a known point of the job, for the tests. */
+	/* A Ctrl-C (or kill) at a known point of the job, for the tests. */
 	if (e->cfg.interrupt_after && e->st.packets == e->cfg.interrupt_after)
-		raise(SIGINT);
+		raise(e->cfg.interrupt_signal);
 	return 0;
 }
 

@@ -74,9 +74,52 @@ expect_usage_error "bad --offset=-1 (joined)" 'is not a byte count' -- -p sim --
 # Good forms parse (detect ignores the range, so only the parser is tested).
 mkimg img.bin 65536
 for v in 0 4096 0x1000 0X1000 4k 4K 1m 1M 16M 0x1000000; do
-	run -p sim --sim-image img.bin --offset "$v" -q detect
+	run -p sim --sim-image img.bin --offset "$v" --help
 	if [ "$rc" -eq 0 ]; then pass; else fail "good --offset '$v'" "exit $rc: $(first_err)"; fi
 done
+
+# ---- simulator settings: paths with commas, K/M sizes, overflows -------------
+
+newcase sim_settings
+mkimg "a,b.bin" 65536
+run -p sim --sim-image "a,b.bin" -q read out.bin
+expect_rc 0 "--sim-image with a comma (exit)"
+check "--sim-image with a comma (read that image)" "out.bin differs" same out.bin "a,b.bin"
+run -p sim --sim-image "a,b.bin" --sim-config size=2M -q detect
+expect_rc 0 "--sim-config size=2M accepted"
+expect_usage_error "--sim-config size=3M (not a power of two)" 'size must be a power of two' -- \
+	-p sim --sim-image "a,b.bin" --sim-config size=3M detect
+expect_usage_error "--sim-config size=32M (too large)" "bad value '32M' for size" -- \
+	-p sim --sim-image "a,b.bin" --sim-config size=32M detect
+expect_usage_error "--sim-config overflowing number" "bad value '18446744073709551616' for unplug-after" -- \
+	-p sim --sim-image "a,b.bin" --sim-config unplug-after=18446744073709551616 detect
+expect_usage_error "--sim-config number over a field's width" "bad value '0x1000000' for jedec" -- \
+	-p sim --sim-image "a,b.bin" --sim-config jedec=0x1000000 detect
+
+# ---- options that do not apply to the command ------------------------------
+
+newcase not_applicable
+mkimg img.bin 65536
+expect_usage_error "--sim-image without -p sim" '--sim-image applies to the simulator only; add -p sim' -- \
+	--sim-image img.bin detect
+expect_usage_error "--sim-config without -p sim" '--sim-config applies to the simulator only' -- \
+	--sim-config seed=1 read
+expect_usage_error "--offset on detect" '--offset does not apply to detect \(only to read, write, verify and erase\)' -- \
+	-p sim --sim-image img.bin --offset 0x1000 detect
+expect_usage_error "--offset on reset" '--offset does not apply to reset' -- -p sim --sim-image img.bin --offset 0 reset
+expect_usage_error "--keep-rf on read" '--keep-rf does not apply to read \(only to write and verify\)' -- \
+	-p sim --sim-image img.bin --keep-rf no read
+expect_usage_error "--keep-tuya-config on read" '--keep-tuya-config does not apply to read' -- \
+	-p sim --sim-image img.bin --keep-tuya-config yes read
+expect_usage_error "--length on verify" '--length does not apply to verify' -- \
+	-p sim --sim-image img.bin --length 4K verify img.bin
+expect_usage_error "--no-backup on read" '--no-backup does not apply to read' -- -p sim --sim-image img.bin --no-backup read
+expect_usage_error "-p on info (offline)" '--programmer does not apply to info' -- -p sim info img.bin
+expect_usage_error "--label with --no-backup" '--label names the backup, which --no-backup turns off' -- \
+	-p sim --sim-image img.bin --no-backup --label x erase
+expect_usage_error "--backup-dir on verify" '--backup-dir does not apply to verify' -- \
+	-p sim --sim-image img.bin --backup-dir b verify img.bin
+check "options that do not apply: no backup made" "backups/ was created" test ! -e backups
 
 # ---- input and output files ------------------------------------------------
 
@@ -89,7 +132,7 @@ expect_usage_error "write missing file" 'cannot open nosuch.bin' -- -p sim --sim
 expect_usage_error "verify missing file" 'cannot open nosuch.bin' -- -p sim --sim-image img.bin verify nosuch.bin
 expect_usage_error "write directory" 'adir is not a regular file' -- -p sim --sim-image img.bin write adir
 expect_usage_error "verify directory" 'adir is not a regular file' -- -p sim --sim-image img.bin verify adir
-expect_usage_error "read into a directory" 'adir is a directory' -- -p sim --sim-image img.bin read adir
+expect_usage_error "read into a directory" 'adir is a folder' -- -p sim --sim-image img.bin read adir
 expect_usage_error "write empty file" 'empty.bin is empty' -- -p sim --sim-image img.bin write empty.bin
 head -c $((17 << 20)) /dev/zero >huge.bin
 expect_usage_error "write file above 16 MiB" 'larger than any flash' -- -p sim --sim-image img.bin write huge.bin

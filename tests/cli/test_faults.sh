@@ -497,7 +497,7 @@ mkimg img.bin 65536 ff
 mkimg new.bin 8192 zero
 sim --no-backup --sim-config bad-byte=0x1ABC write new.bin
 expect_rc 1 "bad byte (exit)"
-expect_error_line "bad byte (verify names the address)" 'verify failed: 1 bytes differ between 0x001ABC and 0x001ABC'
+expect_error_line "bad byte (verify names the address)" 'verify failed: 1 byte differs between 0x001ABC and 0x001ABC'
 sim -q --json verify new.bin
 expect_rc 1 "bad byte, verify command (exit)"
 expect_json "bad byte, verify command (address)" .mismatch.first 0x001ABC

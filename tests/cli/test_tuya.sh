@@ -109,10 +109,10 @@ expect_rc 0 "bad key page: info still works"
 expect_json "bad key page: not decrypted" .tuya.found false
 
 newcase scope
-expect_usage_error "--tuya-keys on read" 'applies to info only' -- -p sim read x.bin --tuya-keys
+expect_usage_error "--tuya-keys on read" 'does not apply to read \(only to info\)' -- -p sim read x.bin --tuya-keys
 expect_usage_error "--show-secrets alone" 'info --tuya-keys only' -- info --show-secrets "$store"
-expect_usage_error "--obk-template on write" 'info and read only' -- write "$store" --obk-template t.json
-expect_usage_error "--obk-template on detect" 'info and read only' -- detect --obk-template t.json
+expect_usage_error "--obk-template on write" 'only to read and info' -- write "$store" --obk-template t.json
+expect_usage_error "--obk-template on detect" 'only to read and info' -- detect --obk-template t.json
 
 # A real dump through the simulator: read's summary line and the template
 # next to the backup.

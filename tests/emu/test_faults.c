@@ -1253,7 +1253,7 @@ static void unprogrammable_byte_is_reported_by_address(void **state)
 	int rc = write_at(&b, 0x3000, data, sizeof data, NULL, &rep);
 	assert_int_equal(rc, BK_EVERIFY);
 	assert_non_null(strstr(b.r.err.msg, "0x003456"));
-	assert_non_null(strstr(b.r.err.msg, "1 bytes differ"));
+	assert_non_null(strstr(b.r.err.msg, "1 byte differs"));
 	struct bk_mismatch mm;
 	assert_int_equal(bk_op_verify(&b.r.job, 0x3000, data, sizeof data, &mm), BK_EVERIFY);
 	assert_int_equal(mm.count, 1);

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "rig.h"
@@ -155,9 +156,23 @@ static void backup_holds_old_contents(void **state)
 	assert_int_equal(fread(saved, 1, size, f), size);
 	fclose(f);
 	assert_memory_equal(saved, old, size);
-	/* a second write must not clobber an existing backup */
-	assert_int_equal(write_at(&r, 0x10000, data, sizeof data, path, &rep), BK_EEXIST);
+	assert_string_equal(rep.backup_path, path);
+	/* A second write with the same name must not clobber the first
+	 * backup: it saves under <name>_2, 0600. */
+	assert_int_equal(write_at(&r, 0x10000, data, sizeof data, path, &rep), 0);
+	char second[sizeof path + 8];
+	snprintf(second, sizeof second, "%s_2", path);
+	assert_string_equal(rep.backup_path, second);
+	f = fopen(path, "rb");
+	assert_non_null(f);
+	assert_int_equal(fread(saved, 1, size, f), size);
+	fclose(f);
+	assert_memory_equal(saved, old, size);
+	struct stat sb;
+	assert_int_equal(stat(second, &sb), 0);
+	assert_int_equal(sb.st_mode & 0777, 0600);
 	unlink(path);
+	unlink(second);
 	free(saved);
 	free(old);
 	rig_close(&r);
