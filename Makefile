@@ -21,7 +21,7 @@ TEST_LIBS  = $(shell pkg-config --libs cmocka 2>/dev/null)
 # Three parts, one way down: the CLI over the product library (one public
 # header, include/bkspi.h), and the emulator in a library of its own that
 # the CLI's `sim` programmer and the tests use.
-LIB_DIRS := base usb prog spi target beken core
+LIB_DIRS := base usb prog spi target beken core ui
 # src/usb/webusb.c is the web build's USB backend (mk/web.mk), not a native one.
 LIB_SRC  := $(filter-out src/usb/webusb.c,$(foreach d,$(LIB_DIRS),$(wildcard src/$(d)/*.c)))
 EMU_SRC  := $(wildcard src/emu/*.c)

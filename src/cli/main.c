@@ -18,6 +18,7 @@
 #include "cli/args.h"
 #include "cli/info.h"
 #include "cli/progress.h"
+#include "ui/ui.h"
 #include "core/ops.h"
 #include "base/outfile.h"
 #include "emu/emu.h"
@@ -63,6 +64,9 @@ struct app {
 	int have_flash;
 	struct bk_progress progress;
 	json_object *out;          /* the JSON result */
+	json_object *nest[8];      /* objects the renderer is filling, out first */
+	int depth;
+	struct bk_ui ui;
 	uint64_t t0;
 	uint8_t *file_data;
 	size_t file_len;
@@ -101,21 +105,6 @@ static void say(const struct app *a, const char *fmt, ...)
 	va_end(ap);
 }
 
-static const char *plural(uint64_t n)
-{
-	return n == 1 ? "" : "s";
-}
-
-/* "12 bytes", "1 byte", "64 KiB": small or odd sizes are not "0 KiB". */
-static const char *size_text(uint64_t n, char *buf, size_t cap)
-{
-	if (n >= 1024 && n % 1024 == 0)
-		snprintf(buf, cap, "%llu KiB", (unsigned long long)(n / 1024));
-	else
-		snprintf(buf, cap, "%llu byte%s", (unsigned long long)n, plural(n));
-	return buf;
-}
-
 static void jset_int(json_object *o, const char *k, int64_t v)
 {
 	json_object_object_add(o, k, json_object_new_int64(v));
@@ -126,18 +115,84 @@ static void jset_str(json_object *o, const char *k, const char *v)
 	json_object_object_add(o, k, json_object_new_string(v));
 }
 
-static void jset_hex(json_object *o, const char *k, uint32_t v, int digits)
-{
-	char b[16];
-	snprintf(b, sizeof b, "0x%0*X", digits, v);
-	jset_str(o, k, b);
-}
-
 static json_object *jobj(json_object *parent, const char *k)
 {
 	json_object *o = json_object_new_object();
 	json_object_object_add(parent, k, o);
 	return o;
+}
+
+/* ---- the renderer's sink (src/ui): stdout and json-c ------------------ */
+
+static void ui_line(void *user, const char *text)
+{
+	struct app *a = user;
+	say(a, "%s\n", text);
+}
+
+static void ui_warn(void *user, const char *text)
+{
+	struct app *a = user;
+	if (!a->o.quiet && !a->o.json)
+		fprintf(stderr, "bkspi: warning: %s\n", text);
+}
+
+static void ui_add(struct app *a, const char *key, json_object *v)
+{
+	json_object *cur = a->nest[a->depth];
+	if (json_object_is_type(cur, json_type_array))
+		json_object_array_add(cur, v);
+	else
+		json_object_object_add(cur, key, v);
+}
+
+static void ui_push(struct app *a, const char *key, json_object *v)
+{
+	ui_add(a, key, v);
+	if (a->depth + 1 < (int)(sizeof a->nest / sizeof a->nest[0]))
+		a->nest[++a->depth] = v;
+}
+
+static void ui_begin(void *user, const char *key)
+{
+	ui_push(user, key, json_object_new_object());
+}
+
+static void ui_begin_array(void *user, const char *key)
+{
+	ui_push(user, key, json_object_new_array());
+}
+
+static void ui_end(void *user)
+{
+	struct app *a = user;
+	if (a->depth)
+		a->depth--;
+}
+
+static void ui_str(void *user, const char *key, const char *v)
+{
+	ui_add(user, key, v ? json_object_new_string(v) : NULL);
+}
+
+static void ui_num(void *user, const char *key, int64_t v)
+{
+	ui_add(user, key, json_object_new_int64(v));
+}
+
+static void ui_flag(void *user, const char *key, int v)
+{
+	ui_add(user, key, json_object_new_boolean(v));
+}
+
+static void ui_init(struct app *a)
+{
+	a->nest[0] = a->out;
+	a->depth = 0;
+	a->ui = (struct bk_ui){ .user = a, .line = ui_line, .warn = ui_warn, .begin = ui_begin,
+				.begin_array = ui_begin_array, .end = ui_end, .str = ui_str, .num = ui_num,
+				.flag = ui_flag, .force_name = "--force", .no_verify_name = "--no-verify",
+				.keep_rf_no_name = "--keep-rf no", .show_secrets_name = "--show-secrets" };
 }
 
 /* ---- input file --------------------------------------------------- */
@@ -250,55 +305,12 @@ static void on_progress(void *user, const char *phase, uint64_t done, uint64_t t
 }
 
 /* Before the first erase: what the file is, what is kept, what will be
- * erased and programmed (text and JSON from the same struct). */
+ * erased and programmed. */
 static void on_plan(void *user, const struct bkspi_plan_report *p)
 {
 	struct app *a = user;
 	bk_progress_done(&a->progress);
-	json_object *o = jobj(a->out, "plan");
-	if (p->image_kind) {
-		int known = strcmp(p->image_family, "unknown") != 0;
-		json_object *img = jobj(o, "image");
-		jset_str(img, "kind", p->image_kind);
-		jset_str(img, "family", p->image_family);
-		jset_str(img, "chip_family", p->chip_family);
-		if (p->belongs_at != UINT32_MAX)
-			jset_hex(img, "belongs_at", p->belongs_at, 6);
-		char where[40] = "";
-		if (p->belongs_at != UINT32_MAX)
-			snprintf(where, sizeof where, ", belongs at 0x%06X", p->belongs_at);
-		say(a, "image       %s%s%s%s; chip bootloader: %s\n", p->image_kind, known ? " for " : "",
-		    known ? p->image_family : "", where, p->chip_family);
-	}
-	const struct bkspi_kept *k[] = { &p->kept_rf, &p->kept_tuya };
-	static const char *const keys[] = { "keeps_rf", "keeps_tuya" };
-	static const char *const what[] = { "RF calibration and MAC", "Tuya key-value store" };
-	for (size_t i = 0; i < 2; i++) {
-		if (!k[i]->kept)
-			continue;
-		json_object *j = jobj(o, keys[i]);
-		jset_hex(j, "addr", k[i]->addr, 6);
-		jset_int(j, "length", k[i]->len);
-		say(a, "keeps       this device's %s (0x%06X-0x%06X)\n", what[i], k[i]->addr, k[i]->addr + k[i]->len - 1);
-	}
-	if (p->destroys[0]) {
-		jset_str(o, "destroys", p->destroys);
-		say(a, "destroys    %s\n", p->destroys);
-	}
-	if (p->forced[0]) {
-		jset_str(o, "forced", p->forced);
-		if (!a->o.quiet && !a->o.json)
-			fprintf(stderr, "bkspi: warning: --force overrides a refusal: %s\n", p->forced);
-	}
-	jset_int(o, "sectors", p->sectors);
-	jset_int(o, "unchanged", p->same);
-	jset_int(o, "erase", p->erased);
-	jset_int(o, "erase_ops", p->erase_ops);
-	jset_int(o, "program_in_place", p->program_only);
-	jset_int(o, "pages", p->pages);
-	say(a, "plan        %u sector%s: %u to erase in %u operation%s, %u to program without erase, %u page%s to program, %u unchanged\n",
-	    p->sectors, plural(p->sectors), p->erased, p->erase_ops, plural(p->erase_ops), p->program_only, p->pages,
-	    plural(p->pages), p->same);
+	bk_ui_plan(&a->ui, p);
 }
 
 static const struct bk_prog_driver *const cli_drivers[] = { &bk_emu_driver, &bk_emu_driver_ch347, NULL };
@@ -348,51 +360,7 @@ static void report_flash(struct app *a, const struct bkspi_flash *in)
 {
 	a->flash = *in;
 	a->have_flash = 1;
-	json_object *f = jobj(a->out, "flash");
-	char id[16];
-	snprintf(id, sizeof id, "%06X", in->jedec);
-	jset_str(f, "jedec", id);
-	snprintf(id, sizeof id, "%02X-%02X-%02X-%02X", in->reply[0], in->reply[1], in->reply[2], in->reply[3]);
-	jset_str(f, "reply", id);
-	jset_str(f, "vendor", in->vendor);
-	jset_str(f, "part", in->part);
-	jset_int(f, "size", in->size);
-	jset_str(f, "size_from", in->size_from);
-	say(a, "flash       %s %s, JEDEC ID %06X (reply %s), %u KiB (size from %s)\n", in->vendor, in->part,
-	    in->jedec, id, in->size / 1024, in->size_from);
-}
-
-static void report_entry(struct app *a, const struct bkspi_entry *e)
-{
-	json_object *t = jobj(a->out, "target");
-	jset_str(t, "kind", e->beken ? "beken" : "spi");
-	if (!e->beken) {
-		say(a, "target      plain SPI flash (no entry sequence)\n");
-		return;
-	}
-	const char *style = e->echo ? "0xD2 echo" : e->long_flush ? "no echo, long flush" : "no echo";
-	jset_int(t, "attempts", e->attempts);
-	jset_str(t, "reply", style);
-	say(a, "target      Beken chip in SPI mode (attempt %u, %s)\n", e->attempts, style);
-}
-
-static void report_status(struct app *a, const struct bkspi_status_regs *s)
-{
-	json_object *o = jobj(a->out, "status");
-	jset_hex(o, "sr1", s->sr1, 2);
-	if (s->has_sr2)
-		jset_hex(o, "sr2", s->sr2, 2);
-	jset_int(o, "bp", s->bp);
-	jset_int(o, "tb", s->tb);
-	jset_int(o, "sec", s->sec);
-	jset_int(o, "cmp", s->cmp);
-	jset_int(o, "srp", s->srp);
-	jset_str(o, "protected", s->protected_desc);
-	say(a, "status      SR1=0x%02X", s->sr1);
-	if (s->has_sr2)
-		say(a, " SR2=0x%02X", s->sr2);
-	say(a, "  BP=%u TB=%u SEC=%u CMP=%u SRP=%u\n", s->bp, s->tb, s->sec, s->cmp, s->srp);
-	say(a, "protected   %s\n", s->protected_desc);
+	bk_ui_flash(&a->ui, in);
 }
 
 static double elapsed(const struct app *a)
@@ -450,22 +418,6 @@ static int range(struct app *a, uint32_t *addr, uint32_t *len, uint64_t default_
 	return 0;
 }
 
-static void report_confirm(struct app *a, json_object *parent, const struct bkspi_confirm_report *c)
-{
-	if (!c->sectors)
-		return;
-	json_object *o = jobj(parent, "confirmed");
-	jset_int(o, "sectors", c->sectors);
-	jset_int(o, "by_crc", c->by_crc);
-	jset_int(o, "by_reread", c->by_reread);
-	jset_int(o, "corrected", c->corrected);
-	say(a, "confirmed   %u sector%s: %u by their CRC-16 blocks, %u by a second read", c->sectors,
-	    plural(c->sectors), c->by_crc, c->by_reread);
-	if (c->corrected)
-		say(a, "; %u misread at first and read again until two reads agreed", c->corrected);
-	say(a, "\n");
-}
-
 static int backup_name(struct app *a, const char *purpose, char *path, size_t cap)
 {
 	return hfail(a, bkspi_backup_name(a->h, a->o.backup_dir, a->o.label, purpose, path, cap));
@@ -491,7 +443,7 @@ static int cmd_read(struct app *a)
 		r = hfail(a, bkspi_read(a->h, &req, buf, &rep));
 	bk_progress_done(&a->progress);
 	if (!r && a->o.confirm)
-		report_confirm(a, a->out, &rep.confirm);
+		bk_ui_confirm(&a->ui, &rep.confirm);
 	if (!r && a->o.file)
 		r = bk_outfile_write(path, buf, len, a->o.force ? BK_OUT_REPLACE : 0, &a->err);
 	else if (!r)
@@ -500,13 +452,7 @@ static int cmd_read(struct app *a)
 		free(buf);
 		return r;
 	}
-	jset_str(a->out, "file", path);
-	jset_hex(a->out, "offset", addr, 6);
-	jset_int(a->out, "length", len);
-	double s = elapsed(a);
-	char size[32];
-	say(a, "read        %s from 0x%06X to %s in %.2f s (%.1f KB/s)\n", size_text(len, size, sizeof size), addr,
-	    path, s, s > 0 ? len / s / 1000 : 0);
+	bk_ui_read(&a->ui, addr, len, path, elapsed(a));
 	/* -q still names a file bkspi chose, or the user could not find it. */
 	if (!a->o.file) {
 		snprintf(a->backup, sizeof a->backup, "%s", path);
@@ -514,9 +460,9 @@ static int cmd_read(struct app *a)
 			printf("%s\n", path);
 	}
 	/* What a Beken flash holds, so a bad read or a foreign dump shows at once. */
-	if (a->o.target == BKSPI_TARGET_BEKEN && addr == 0 && bk_info_worth_summary(len))
-		bk_info_summary(buf, len, a->out, !a->o.json && !a->o.quiet);
-	r = a->o.obk_template ? bk_info_read_template(buf, len, path, &a->o, a->out, &a->err) : 0;
+	if (a->o.target == BKSPI_TARGET_BEKEN && addr == 0 && bk_ui_summary_worth(len))
+		bk_ui_summary(&a->ui, buf, len);
+	r = a->o.obk_template ? bk_info_read_template(&a->ui, buf, len, path, &a->o, &a->err) : 0;
 	free(buf);
 	return r;
 }
@@ -543,114 +489,9 @@ static int cmd_verify(struct app *a)
 	if (!r)
 		r = hfail(a, bkspi_verify(a->h, &req, &mm));
 	bk_progress_done(&a->progress);
-	const struct bkspi_kept *skip[] = { &mm.skipped_rf, &mm.skipped_tuya };
-	static const char *const keys[] = { "skipped_rf", "skipped_tuya" };
-	static const char *const what[] = { "RF calibration and MAC", "Tuya key-value store" };
-	for (size_t i = 0; i < 2 && (!r || r == BK_EVERIFY); i++) {
-		if (!skip[i]->kept)
-			continue;
-		json_object *j = jobj(a->out, keys[i]);
-		jset_hex(j, "addr", skip[i]->addr, 6);
-		jset_int(j, "length", skip[i]->len);
-		say(a, "skipped     this device's %s (0x%06X-0x%06X), which write keeps\n", what[i], skip[i]->addr,
-		    skip[i]->addr + skip[i]->len - 1);
-	}
-	if (r == BK_EVERIFY) {
-		json_object *m = jobj(a->out, "mismatch");
-		jset_int(m, "bytes", mm.mismatched);
-		jset_hex(m, "first", mm.first, 6);
-		jset_hex(m, "last", mm.last, 6);
-		json_object_object_add(m, "only_rf", json_object_new_boolean(mm.only_rf));
-	}
-	if (r)
-		return r;
-	uint32_t compared = (uint32_t)a->file_len - (mm.skipped_rf.kept ? mm.skipped_rf.len : 0) -
-			    (mm.skipped_tuya.kept ? mm.skipped_tuya.len : 0);
-	jset_int(a->out, "verified", compared);
-	say(a, "verify      OK: %u bytes at 0x%06X match %s\n", compared, addr, a->o.file);
-	return 0;
-}
-
-static void report_kept(struct app *a, json_object *o, const char *key, const char *what, const struct bkspi_kept *k)
-{
-	if (!k->kept)
-		return;
-	json_object *j = jobj(o, key);
-	jset_hex(j, "addr", k->addr, 6);
-	jset_int(j, "length", k->len);
-	say(a, "kept        this device's %s (0x%06X-0x%06X), not the file's\n", what, k->addr, k->addr + k->len - 1);
-}
-
-static void report_beken(struct app *a, json_object *o, const struct bkspi_write_report *w)
-{
-	json_object *img = jobj(o, "image");
-	jset_str(img, "kind", w->image_kind);
-	jset_str(img, "family", w->image_family);
-	jset_str(img, "chip_family", w->chip_family);
-	if (w->forced[0])
-		jset_str(o, "forced", w->forced);
-	report_kept(a, o, "kept_rf", "RF calibration and MAC", &w->kept_rf);
-	report_kept(a, o, "kept_tuya", "Tuya key-value store", &w->kept_tuya);
-	char before[18], after[18], file[18];
-	if (w->has_mac_before) {
-		bk_format_mac(w->mac_before, before);
-		jset_str(o, "mac_before", before);
-	}
-	if (w->has_mac_after) {
-		bk_format_mac(w->mac_after, after);
-		jset_str(o, "mac_after", after);
-	}
-	if (w->has_mac_before && w->has_mac_after)
-		say(a, "mac         before %s, after %s\n", before, after);
-	if (w->has_file_mac && !w->kept_rf.kept && w->has_mac_before && memcmp(w->file_mac, w->mac_before, 6)) {
-		bk_format_mac(w->file_mac, file);
-		say(a, "mac         the file's MAC %s replaced this device's (--keep-rf no)\n", file);
-	}
-}
-
-static void report_write(struct app *a, const struct bkspi_write_report *w, const char *backup)
-{
-	json_object *o = jobj(a->out, "write");
-	if (backup) {
-		jset_str(o, "backup", backup);
-		say(a, "backup      %s\n", backup);
-	}
-	if (w->beken && w->image_kind)
-		report_beken(a, o, w);
-	if (w->destroys[0])
-		jset_str(o, "destroyed", w->destroys);
-	if (w->beken && !w->image_kind && w->forced[0])
-		jset_str(o, "forced", w->forced);
-	report_confirm(a, o, &w->confirm);
-	if (w->recovered) {
-		jset_int(o, "recovered", w->recovered);
-		say(a, "recovered   %u operation%s after USB faults (read back and planned again)\n", w->recovered,
-		    plural(w->recovered));
-	}
-	if (w->unprotect.changed) {
-		json_object *u = jobj(o, "unprotect");
-		jset_hex(u, "sr1_before", w->unprotect.sr1_before, 2);
-		jset_hex(u, "sr1_after", w->unprotect.sr1_after, 2);
-		jset_hex(u, "sr2_before", w->unprotect.sr2_before, 2);
-		jset_hex(u, "sr2_after", w->unprotect.sr2_after, 2);
-		say(a, "unprotect   SR1 0x%02X -> 0x%02X, SR2 0x%02X -> 0x%02X\n", w->unprotect.sr1_before,
-		    w->unprotect.sr1_after, w->unprotect.sr2_before, w->unprotect.sr2_after);
-	}
-	jset_int(o, "sectors", w->sectors);
-	jset_int(o, "skipped", w->same);
-	jset_int(o, "erased", w->erased);
-	jset_int(o, "erase_ops", w->erase_ops);
-	jset_int(o, "programmed_in_place", w->program_only);
-	jset_int(o, "pages", w->pages);
-	jset_int(o, "verified", w->verified);
-	jset_int(o, "read_back", w->read_back);
-	say(a, "sectors     %u: %u unchanged (skipped), %u erased in %u operation%s, %u programmed without erase\n",
-	    w->sectors, w->same, w->erased, w->erase_ops, plural(w->erase_ops), w->program_only);
-	say(a, "pages       %u programmed\n", w->pages);
-	if (w->verified)
-		say(a, "verify      OK: %u bytes (%u read back, the rest unchanged)\n", w->verified, w->read_back);
-	else
-		say(a, "verify      skipped (--no-verify)\n");
+	if (!r || r == BK_EVERIFY)
+		bk_ui_verify(&a->ui, r, addr, (uint32_t)a->file_len, a->o.file, &mm);
+	return r;
 }
 
 static struct bkspi_write_req write_req(const struct app *a)
@@ -692,18 +533,14 @@ static int cmd_write_or_erase(struct app *a)
 	snprintf(a->backup, sizeof a->backup, "%s", rep.backup);
 	if (r)
 		return r;
-	report_write(a, &rep, a->backup[0] ? a->backup : NULL);
-	jset_hex(a->out, "offset", req.addr, 6);
-	jset_int(a->out, "length", req.len);
-	char size[32];
-	say(a, "%-11s %s at 0x%06X in %.2f s\n", erase ? "erased" : "wrote", size_text(req.len, size, sizeof size),
-	    req.addr, elapsed(a));
+	bk_ui_write(&a->ui, &rep, a->backup[0] ? a->backup : NULL);
+	bk_ui_done(&a->ui, erase ? "erased" : "wrote", req.addr, req.len, elapsed(a));
 	return 0;
 }
 
 static int cmd_info(struct app *a)
 {
-	return bk_info_report(a->o.file, a->file_data, a->file_len, &a->o, a->out, &a->err);
+	return bk_info_report(&a->ui, a->o.file, a->file_data, a->file_len, &a->o, &a->err);
 }
 
 /* Refusals that need only the file come before any USB traffic; the
@@ -721,28 +558,16 @@ static int reset(struct app *a)
 {
 	int r = hfail(a, bkspi_reset(a->h));
 	if (!r)
-		say(a, "reset       CEN pulsed: the chip boots its firmware\n");
+		bk_ui_reset(&a->ui);
 	return r;
 }
 
 static int cmd_doctor(struct app *a)
 {
-	static const char *const verdicts[] = { "OK", "WARN", "FAIL" };
 	struct bkspi_check c[BKSPI_DOCTOR_MAX];
 	size_t n;
 	int r = bkspi_doctor(a->h, c, &n);
-	json_object *arr = json_object_new_array();
-	json_object_object_add(a->out, "checks", arr);
-	for (size_t i = 0; i < n; i++) {
-		json_object *o = json_object_new_object();
-		jset_str(o, "check", c[i].name);
-		jset_str(o, "result", verdicts[c[i].verdict]);
-		jset_str(o, "text", c[i].text);
-		if (c[i].code)
-			jset_str(o, "code", bk_err_name(c[i].code));
-		json_object_array_add(arr, o);
-		say(a, "%-5s %-11s %s\n", verdicts[c[i].verdict], c[i].name, c[i].text);
-	}
+	bk_ui_doctor(&a->ui, c, n);
 	if (r)
 		bk_fail(&a->err, r, "doctor: the %s check failed; fix that first (the line above says how)",
 			c[n - 1].name);
@@ -789,13 +614,13 @@ static int run(struct app *a)
 		jset_str(a->out, "programmer_detail", d.programmer);
 		say(a, "programmer  %s\n", d.programmer);
 	}
-	report_entry(a, &d.entry);
+	bk_ui_entry(&a->ui, &d.entry);
 	report_flash(a, &d.flash);
 
 	switch (a->o.cmd) {
 	case CMD_DETECT:
 	case CMD_ENTER:
-		report_status(a, &d.status);
+		bk_ui_status(&a->ui, &d.status);
 		break;
 	case CMD_READ:
 		r = cmd_read(a);
@@ -886,6 +711,7 @@ int main(int argc, char **argv)
 	signal(SIGXFSZ, SIG_IGN);
 
 	a.out = json_object_new_object();
+	ui_init(&a);
 	jset_str(a.out, "command", a.o.cmd_name ? a.o.cmd_name : "");
 	if (!r && a.o.file && (a.o.cmd == CMD_WRITE || a.o.cmd == CMD_VERIFY || a.o.cmd == CMD_INFO))
 		r = load_file(&a, a.o.file);
