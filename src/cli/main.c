@@ -324,7 +324,9 @@ static void report_entry(struct app *a, const struct bkspi_entry *e)
 	const char *style = e->echo ? "0xD2 echo" : e->long_flush ? "no echo, long flush" : "no echo";
 	jset_int(t, "attempts", e->attempts);
 	jset_str(t, "reply", style);
-	say(a, "target      Beken chip in SPI mode (attempt %u, %s)\n", e->attempts, style);
+	jset_str(t, "run", e->slow_run ? "slow" : "stream");
+	say(a, "target      Beken chip in SPI mode (attempt %u, %s%s)\n", e->attempts, style,
+	    e->slow_run ? ", slow run" : "");
 }
 
 static void report_status(struct app *a, const struct bkspi_status_regs *s)
