@@ -117,6 +117,7 @@ struct bkspi_entry {
 	unsigned attempts;
 	int echo;              /* the chip echoed 0xD2 after the run */
 	int long_flush;        /* its flash answered only after the long flush */
+	int slow_run;          /* it entered only on a run bit-banged at tens of kHz */
 };
 
 struct bkspi_flash {

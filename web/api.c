@@ -223,8 +223,8 @@ static void flash_lines(struct web *w, const struct bkspi_entry *e, const struct
 	if (!e->beken)
 		line("target      plain SPI flash (no entry sequence)");
 	else
-		line("target      Beken chip in SPI mode (attempt %u, %s)", e->attempts,
-		     e->echo ? "echo reply" : e->long_flush ? "long flush" : "no echo");
+		line("target      Beken chip in SPI mode (attempt %u, %s%s)", e->attempts,
+		     e->echo ? "echo reply" : e->long_flush ? "long flush" : "no echo", e->slow_run ? ", slow run" : "");
 }
 
 EMSCRIPTEN_KEEPALIVE const char *bkw_detect(struct web *w)

@@ -161,7 +161,7 @@ static int ready(bkspi *h)
 	if (r)
 		return r;
 	h->entry = (struct bkspi_entry){ .beken = kind == BK_TARGET_BEKEN, .attempts = e.attempts, .echo = e.echo,
-					 .long_flush = e.long_flush };
+					 .long_flush = e.long_flush, .slow_run = e.slow_run };
 	r = bk_flash_probe(h->prog, &h->flash);
 	if (r == BK_ENOCHIP && kind == BK_TARGET_SPI && silent_miso(h))
 		return bk_err_ctx(&h->err, r,

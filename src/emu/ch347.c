@@ -104,8 +104,7 @@ static uint64_t spi_ns(const struct emu_ch347_state *c, size_t n)
 static uint64_t clock_bytes(struct bk_emu *e, const uint8_t *tx, size_t n, uint8_t *rx, uint64_t t)
 {
 	const struct emu_ch347_state *c = &e->chip.ch347;
-	int garble = e->cfg.entry_max_hz && c->hz > e->cfg.entry_max_hz && e->gate.present &&
-		     e->gate.mode == GATE_BOOT;
+	int garble = emu_entry_too_fast(e, c->hz);
 	uint32_t extra = e->cfg.wire_max_hz && c->hz > e->cfg.wire_max_hz ? WIRE_FLIP_PPM : 0;
 	for (size_t i = 0; i < n; i++) {
 		uint8_t mosi = tx ? tx[i] : 0xFF;

@@ -107,6 +107,11 @@ uint8_t emu_clock(struct bk_emu *e, uint8_t mosi, uint64_t t, int garble)
 	return e->chip_cs_low ? emu_gate_byte(&e->gate, &e->flash, mosi, t) : 0xFF;
 }
 
+int emu_entry_too_fast(const struct bk_emu *e, uint64_t hz)
+{
+	return e->cfg.entry_max_hz && hz > e->cfg.entry_max_hz && e->gate.present && e->gate.mode == GATE_BOOT;
+}
+
 void emu_set_lines(struct bk_emu *e, int cs_low, int cen_high, uint64_t t)
 {
 	cs_low = cs_low && e->cfg.wire != WIRE_CS_OPEN;

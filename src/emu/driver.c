@@ -74,6 +74,11 @@ static int sim347_open(const struct bk_prog_config *cfg, struct bk_err *err, voi
 PASS_THROUGH(sim, bk_prog_ch341a)
 PASS_THROUGH(sim347, bk_prog_ch347)
 
+static int sim_slow_run(void *s, uint8_t byte, size_t count)
+{
+	return bk_prog_ch341a.slow_run(s, byte, count);
+}
+
 static int sim347_set_clock(void *s, uint32_t hz)
 {
 	return bk_prog_ch347.set_clock(s, hz);
@@ -91,6 +96,7 @@ const struct bk_prog_driver bk_emu_driver = {
 	.open = sim_open,
 	.frames = sim_frames,
 	.set_cen = sim_set_cen,
+	.slow_run = sim_slow_run,
 	.sleep_us = sim_sleep_us,
 	.now_us = sim_now_us,
 	.close = sim_close,

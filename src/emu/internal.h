@@ -124,6 +124,12 @@ struct queue {
 
 struct emu_ch341a_state {
 	uint8_t pins;              /* output latch as last set */
+	/* SCK and MOSI driven through UIO (the slow run): the byte being
+	 * shifted in, its bit count, the last rising edge and the shortest
+	 * SCK period seen in this byte (0: none yet). */
+	uint8_t shift;
+	unsigned bits;
+	uint64_t last_rise, fastest_ns;
 };
 
 struct emu_ch347_state {
@@ -163,6 +169,9 @@ void emu_set_lines(struct bk_emu *e, int cs_low, int cen_high, uint64_t t);
  * the programmer sees it (after wiring faults and flips). garble: the
  * chip misses this byte (a clock too fast for the entry). */
 uint8_t emu_clock(struct bk_emu *e, uint8_t mosi, uint64_t t, int garble);
+/* Whether a 0xD2 run clocked at hz is lost on the chip: entry-max-hz is
+ * set, hz is above it, and the chip is listening for the run. */
+int emu_entry_too_fast(const struct bk_emu *e, uint64_t hz);
 /* MISO after wiring faults and marginal-wire flips; extra_ppm adds flips
  * (a clock too fast for the wires). */
 uint8_t emu_line_miso(struct bk_emu *e, uint8_t chip, uint32_t extra_ppm);

@@ -21,9 +21,13 @@
 #define I2C_END 0x00
 #define I2C_SPEED_100K 0x01
 
-/* D0 = CS#, D2 = CEN; D1, D4 and D5 idle high as in flashrom's driver. */
+/* D0 = CS#, D2 = CEN; D1, D4 and D5 idle high as in flashrom's driver.
+ * D3 (SCK) and D5 (MOSI) are the SPI engine's, driven by hand for the
+ * slow run. */
 #define PIN_CS 0x01
 #define PIN_CEN 0x04
+#define PIN_SCK 0x08
+#define PIN_MOSI 0x20
 #define PINS_IDLE 0x32
 #define PINS_OUTPUTS 0x3F
 
@@ -113,6 +117,20 @@ static void end_packet(struct builder *b, size_t len)
 	}
 }
 
+/* Runs the built stream: n_out OUT transfers, n_in IN packets. */
+static int send(struct ch341a *p, size_t n_out, size_t n_in)
+{
+	int r = bk_usb_stream(p->usb, p->out, p->out_len, n_out, p->in, p->in_len, n_in);
+	if (r) {
+		/* Leave nothing stale behind for the next stream; the original
+		 * failure is what the caller needs to hear about. */
+		struct bk_err keep = *p->err;
+		if (r != BK_EGONE && bk_usb_drain(p->usb) == 0)
+			*p->err = keep;
+	}
+	return r;
+}
+
 static int ch_frames(void *state, const struct bk_spi_frame *f, size_t n)
 {
 	struct ch341a *p = state;
@@ -141,15 +159,9 @@ static int ch_frames(void *state, const struct bk_spi_frame *f, size_t n)
 	if (b.xfer)
 		p->out_len[b.n_out++] = (uint16_t)b.xfer;
 
-	r = bk_usb_stream(p->usb, p->out, p->out_len, b.n_out, p->in, p->in_len, b.n_in);
-	if (r) {
-		/* Leave nothing stale behind for the next stream; the original
-		 * failure is what the caller needs to hear about. */
-		struct bk_err keep = *p->err;
-		if (r != BK_EGONE && bk_usb_drain(p->usb) == 0)
-			*p->err = keep;
+	r = send(p, b.n_out, b.n_in);
+	if (r)
 		return r;
-	}
 
 	const uint8_t *in = p->in;
 	for (size_t i = 0; i < n; i++) {
@@ -159,6 +171,48 @@ static int ch_frames(void *state, const struct bk_spi_frame *f, size_t n)
 		in += f[i].len;
 	}
 	return 0;
+}
+
+/* The slow run: each bit is SCK low with MOSI set, a wait, SCK high (the
+ * chip samples MOSI on this edge), a wait; 4 UIO bytes, so 7 bits fit the
+ * 30 a packet has between its command byte and the end. 16 us per half
+ * period gives about 30 kHz, the clock of the Raspberry Pi flashers that
+ * enter chips the 1.5 MHz stream misses, and 250 bytes take about 70 ms:
+ * well inside the second the chip listens after its reset. */
+#define SLOW_HALF_US 16
+#define SLOW_BITS_PER_PACKET 7
+
+static int ch_slow_run(void *state, uint8_t byte, size_t count)
+{
+	struct ch341a *p = state;
+	size_t bits = count * 8;
+	size_t packets = 2 + (bits + SLOW_BITS_PER_PACKET - 1) / SLOW_BITS_PER_PACKET;
+	int r = reserve(p, packets, 0);
+	if (r)
+		return r;
+	struct builder b = { .p = p, .o = p->out };
+	end_packet(&b, put_cs(p, b.o, 1));
+	uint8_t selected = pins(p, 0);
+	for (size_t bit = 0; bit < bits;) {
+		size_t n = 0;
+		memset(b.o, 0, PACKET);
+		b.o[n++] = CMD_UIO_STREAM;
+		for (size_t k = 0; k < SLOW_BITS_PER_PACKET && bit < bits; k++, bit++) {
+			uint8_t level = byte & (0x80 >> (bit % 8)) ? PIN_MOSI : 0;
+			uint8_t low = (uint8_t)((selected & ~(PIN_SCK | PIN_MOSI)) | level);
+			b.o[n++] = (uint8_t)(UIO_OUT | low);
+			b.o[n++] = UIO_US | SLOW_HALF_US;
+			b.o[n++] = (uint8_t)(UIO_OUT | low | PIN_SCK);
+			b.o[n++] = UIO_US | SLOW_HALF_US;
+		}
+		b.o[n++] = UIO_END;
+		end_packet(&b, PACKET);
+	}
+	/* put_cs leaves SCK low and MOSI at its idle level before CS rises. */
+	end_packet(&b, put_cs(p, b.o, 0));
+	if (b.xfer)
+		p->out_len[b.n_out++] = (uint16_t)b.xfer;
+	return send(p, b.n_out, 0);
 }
 
 static int set_pins(struct ch341a *p)
@@ -259,6 +313,7 @@ const struct bk_prog_driver bk_prog_ch341a = {
 	.open = ch_open,
 	.frames = ch_frames,
 	.set_cen = ch_set_cen,
+	.slow_run = ch_slow_run,
 	.sleep_us = ch_sleep_us,
 	.now_us = ch_now_us,
 	.close = ch_close,

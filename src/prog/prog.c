@@ -81,6 +81,18 @@ int bk_prog_set_clock(struct bk_prog *p, uint32_t hz)
 	return p->drv->set_clock ? p->drv->set_clock(p->state, hz) : 0;
 }
 
+int bk_prog_has_slow_run(const struct bk_prog *p)
+{
+	return p->drv->slow_run != NULL;
+}
+
+int bk_prog_slow_run(struct bk_prog *p, uint8_t byte, size_t count)
+{
+	if (!p->drv->slow_run)
+		return bk_fail(p->err, BK_EINVAL, "the %s cannot bit-bang a slow run", p->drv->label);
+	return p->drv->slow_run(p->state, byte, count);
+}
+
 void bk_prog_describe(struct bk_prog *p, char *buf, size_t cap)
 {
 	if (cap)

@@ -70,6 +70,12 @@ struct bk_prog_driver {
 	 * clock), or back at the data clock when hz is 0. NULL: the programmer
 	 * has one clock, slow enough for the entry. */
 	int (*set_clock)(void *state, uint32_t hz);
+	/* Clocks `count` copies of `byte` (MSB first, SPI mode 0) in one CS
+	 * frame by driving SCK and MOSI itself, at a few tens of kHz: the
+	 * Beken 0xD2 run for chips that miss it at any clock the hardware
+	 * shifts. MISO is not read. NULL: no such mode (a programmer whose
+	 * set_clock already goes that slow needs none). */
+	int (*slow_run)(void *state, uint8_t byte, size_t count);
 	/* One line on what was opened (variant, mode, clock, CEN line) for
 	 * detect; NULL when there is nothing beyond the driver's label. */
 	void (*describe)(void *state, char *buf, size_t cap);
@@ -99,6 +105,9 @@ int bk_prog_has_cen(const struct bk_prog *p);
 /* No-ops on programmers without set_clock / describe ("" then). */
 int bk_prog_set_clock(struct bk_prog *p, uint32_t hz);
 void bk_prog_describe(struct bk_prog *p, char *buf, size_t cap);
+int bk_prog_has_slow_run(const struct bk_prog *p);
+/* BK_EINVAL naming the programmer when it has no slow run. */
+int bk_prog_slow_run(struct bk_prog *p, uint8_t byte, size_t count);
 
 void bk_prog_sleep_us(struct bk_prog *p, uint64_t us);
 uint64_t bk_prog_now_us(struct bk_prog *p);

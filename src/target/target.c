@@ -11,7 +11,15 @@
 /* The entry's clocks on programmers that can go fast: no chip is known to
  * take the 0xD2 run faster than a CH341A clocks it (the Raspberry Pi
  * flasher runs it at 30 kHz), so the first attempts run at 1.875 MHz and
- * the later ones at 468.75 kHz; the data clock comes back afterwards. */
+ * the later ones at 468.75 kHz; the data clock comes back afterwards.
+ *
+ * From SLOW_FROM_ATTEMPT on, a programmer that can bit-bang a slow run
+ * (the CH341A, whose stream clock is fixed) clocks the run that way, for
+ * chips that only recognise a run at tens of kHz. A chip that takes a fast
+ * run takes a slow one too, so a flaky contact loses no retries by the
+ * switch, and the total stays BK_ENTRY_ATTEMPTS CEN pulses (about 1.2 s
+ * when all fail): a healthy chip still enters on the first, fast attempt,
+ * and a slow-only chip costs the four fast ones before its first slow. */
 #define ENTRY_HZ 1875000u
 #define SLOW_ENTRY_HZ 468750u
 #define SLOW_FROM_ATTEMPT 5
@@ -50,9 +58,11 @@ static int pulse_cen(struct bk_prog *p)
 }
 
 /* One attempt: the run, an echo probe, a short flush and the JEDEC read in
- * a single USB stream; then, for chips of the other reply style, a long
- * flush and a second JEDEC read. Returns 1 when the flash answered. */
-static int attempt(struct bk_prog *p, struct seen *s, struct bk_entry *rep)
+ * a single USB stream (with `slow`, the run is bit-banged first, in its own
+ * CS frame, and MISO is not read during it); then, for chips of the other
+ * reply style, a long flush and a second JEDEC read. Returns 1 when the
+ * flash answered. */
+static int attempt(struct bk_prog *p, struct seen *s, struct bk_entry *rep, int slow)
 {
 	static const uint8_t jedec[4] = { 0x9F };
 	uint8_t run[RUN_LEN], run_rx[RUN_LEN], probe[4], flush[LONG_FLUSH], id[4];
@@ -67,10 +77,14 @@ static int attempt(struct bk_prog *p, struct seen *s, struct bk_entry *rep)
 		{ .len = SHORT_FLUSH, .rx = flush },
 		{ .tx = jedec, .tx_len = 1, .len = 4, .rx = id },
 	};
-	r = bk_prog_frames(p, fr, 4);
+	if (slow)
+		r = bk_prog_slow_run(p, 0xD2, RUN_LEN);
+	if (!r)
+		r = slow ? bk_prog_frames(p, fr + 1, 3) : bk_prog_frames(p, fr, 4);
 	if (r)
 		return r;
-	tally(s, run_rx, RUN_LEN);
+	if (!slow)
+		tally(s, run_rx, RUN_LEN);
 	tally(s, probe, 4);
 	tally(s, flush, SHORT_FLUSH);
 	tally(s, id, 4);
@@ -99,7 +113,7 @@ static int attempt(struct bk_prog *p, struct seen *s, struct bk_entry *rep)
 }
 
 /* Names the likely wire in the programmer's own pin names. */
-static int diagnose(struct bk_prog *p, const struct seen *s, unsigned attempts)
+static int diagnose(struct bk_prog *p, const struct seen *s, unsigned attempts, unsigned slow)
 {
 	const struct bk_prog_driver *d = bk_prog_driver(p);
 	const struct bk_prog_pins *w = &d->pins;
@@ -122,20 +136,27 @@ static int diagnose(struct bk_prog *p, const struct seen *s, unsigned attempts)
 		saw = "MISO returned noise and no 0xD2 echo";
 		snprintf(hint, sizeof hint, "check GND, the 3.3 V supply and wire lengths; a 5 V %s needs the 3.3 V mod", d->label);
 	}
+	char how[64] = "";
+	if (slow)
+		snprintf(how, sizeof how, " (the last %u with the run bit-banged slowly)", slow);
 	return bk_fail(bk_prog_err(p), BK_ENOCHIP,
-		       "Beken chip did not enter SPI mode after %u attempts: %s (last ID %02X-%02X-%02X-%02X); %s",
-		       attempts, saw, s->last_id[0], s->last_id[1], s->last_id[2], s->last_id[3], hint);
+		       "Beken chip did not enter SPI mode after %u attempts%s: %s (last ID %02X-%02X-%02X-%02X); %s",
+		       attempts, how, saw, s->last_id[0], s->last_id[1], s->last_id[2], s->last_id[3], hint);
 }
 
 static int entry_attempts(struct bk_prog *p, struct bk_entry *rep)
 {
 	struct seen s = { 0 };
+	unsigned slow_runs = 0;
 	for (unsigned i = 1; i <= BK_ENTRY_ATTEMPTS; i++) {
+		int late = i >= SLOW_FROM_ATTEMPT;
 		rep->attempts = i;
 		rep->long_flush = 0;
-		int r = bk_prog_set_clock(p, i < SLOW_FROM_ATTEMPT ? ENTRY_HZ : SLOW_ENTRY_HZ);
+		rep->slow_run = late && bk_prog_has_slow_run(p);
+		slow_runs += (unsigned)rep->slow_run;
+		int r = bk_prog_set_clock(p, late ? SLOW_ENTRY_HZ : ENTRY_HZ);
 		if (!r)
-			r = attempt(p, &s, rep);
+			r = attempt(p, &s, rep, rep->slow_run);
 		/* An attempt changes nothing: after a USB hiccup, pulse and retry. */
 		if (bk_err_transient(r) && i < BK_ENTRY_ATTEMPTS)
 			continue;
@@ -148,7 +169,7 @@ static int entry_attempts(struct bk_prog *p, struct bk_entry *rep)
 				       "a flash answered with ID %02X-%02X-%02X before the Beken entry could work (no 0xD2 echo, no reset by CEN): this looks like a plain SPI flash: use -t spi",
 				       s.last_id[1], s.last_id[2], s.last_id[3]);
 	}
-	return diagnose(p, &s, BK_ENTRY_ATTEMPTS);
+	return diagnose(p, &s, BK_ENTRY_ATTEMPTS, slow_runs);
 }
 
 int bk_target_enter(struct bk_prog *p, enum bk_target_kind kind, struct bk_entry *rep)

@@ -12,6 +12,7 @@ struct bk_entry {
 	unsigned attempts;
 	int echo;         /* the chip echoed 0xD2 after the run */
 	int long_flush;   /* the flash answered only after the long zero flush */
+	int slow_run;     /* the run that worked was bit-banged slowly */
 };
 
 #define BK_ENTRY_ATTEMPTS 8

@@ -67,8 +67,9 @@ void bk_ui_entry(const struct bk_ui *ui, const struct bkspi_entry *e)
 	const char *style = e->echo ? "0xD2 echo" : e->long_flush ? "no echo, long flush" : "no echo";
 	ui->num(ui->user, "attempts", e->attempts);
 	ui->str(ui->user, "reply", style);
+	ui->str(ui->user, "run", e->slow_run ? "slow" : "stream");
 	ui->end(ui->user);
-	say(ui, "target", "Beken chip in SPI mode (attempt %u, %s)", e->attempts, style);
+	say(ui, "target", "Beken chip in SPI mode (attempt %u, %s%s)", e->attempts, style, e->slow_run ? ", slow run" : "");
 }
 
 void bk_ui_flash(const struct bk_ui *ui, const struct bkspi_flash *in)

@@ -87,6 +87,21 @@ check "entry never works (bounded attempts)" "gave up after '${n:-?}' attempts" 
 	between "${n:-0}" 2 20
 expect_stdout_empty "entry never works (stdout)"
 
+# A chip that only recognises a slow 0xD2 run: the bit-banged run gets it in
+# and detect says so; a healthy chip keeps the fast path.
+sim --sim-config entry-max-hz=50000 detect
+expect_rc 0 "slow-run-only chip (exit)"
+expect_stdout_match "slow-run-only chip (slow run reported)" '^target .*Beken chip in SPI mode \(attempt [0-9]+, .*slow run\)$'
+sim -q --json --sim-config entry-max-hz=50000 detect
+expect_json "slow-run-only chip --json (run)" .target.run slow
+sim -q --json detect
+expect_json "healthy chip --json (stream run)" .target.run stream
+expect_json "healthy chip --json (attempt 1)" .target.attempts 1
+sim --sim-config entry-max-hz=50000,wire=miso-open detect
+expect_rc 4 "slow-run-only chip, MISO open (exit)"
+expect_error_line "slow-run-only chip, MISO open (wire named, slow run said)" \
+	'did not enter SPI mode after [0-9]+ attempts \(the last [0-9]+ with the run bit-banged slowly\): MISO read 0xFF.*P23'
+
 # ---- wiring faults: exit 4 and the likely wire ------------------------------------
 
 newcase wires
