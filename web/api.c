@@ -13,9 +13,9 @@
 #include <unistd.h>
 
 #include "web/api.h"
-#include "beken/beken.h"
 #include "bkspi.h"
 #include "cli/args.h"
+#include "ui/ui.h"
 
 #define BACKUP_DIR "/backups"
 
@@ -30,6 +30,9 @@ struct web {
 	char backup[256];    /* the last backup's path in the in-memory file system */
 	char hint[320];      /* how to finish a job a fault stopped; ends the message */
 	volatile sig_atomic_t cancel;
+	struct bk_ui ui;
+	char closers[16];    /* '}' or ']' for each JSON level the renderer opened */
+	int depth;
 };
 
 /* clang-format off */
@@ -105,6 +108,81 @@ static void jnum(struct web *w, const char *key, double v)
 	jraw(w, "\"%s\":%.0f,", key, v);
 }
 
+/* ---- the renderer's sink (src/ui): the page's log and this JSON ------- */
+
+static void ui_line(void *user, const char *text)
+{
+	(void)user;
+	page_line(text);
+}
+
+static void ui_warn(void *user, const char *text)
+{
+	(void)user;
+	line("warning     %s", text);
+}
+
+static void ui_open(struct web *w, const char *key, char open, char close)
+{
+	if (key)
+		jraw(w, "\"%s\":%c", key, open);
+	else
+		jraw(w, "%c", open);
+	if (w->depth < (int)sizeof w->closers)
+		w->closers[w->depth++] = close;
+}
+
+static void ui_begin(void *user, const char *key)
+{
+	ui_open(user, key, '{', '}');
+}
+
+static void ui_begin_array(void *user, const char *key)
+{
+	ui_open(user, key, '[', ']');
+}
+
+static void ui_end(void *user)
+{
+	struct web *w = user;
+	if (!w->depth)
+		return;
+	if (w->json_len && w->json[w->json_len - 1] == ',')
+		w->json_len--;
+	jraw(w, "%c,", w->closers[--w->depth]);
+}
+
+static void ui_str(void *user, const char *key, const char *v)
+{
+	struct web *w = user;
+	if (!key)
+		key = "";
+	if (v)
+		jstr(w, key, v);
+	else
+		jraw(w, "\"%s\":null,", key);
+}
+
+static void ui_num(void *user, const char *key, int64_t v)
+{
+	jraw(user, "\"%s\":%lld,", key, (long long)v);
+}
+
+static void ui_flag(void *user, const char *key, int v)
+{
+	jraw(user, "\"%s\":%s,", key, v ? "true" : "false");
+}
+
+static void ui_init(struct web *w)
+{
+	w->ui = (struct bk_ui){ .user = w, .line = ui_line, .warn = ui_warn, .begin = ui_begin,
+				.begin_array = ui_begin_array, .end = ui_end, .str = ui_str, .num = ui_num,
+				.flag = ui_flag, .force_name = "\"Write anyway\"",
+				.no_verify_name = "Verify after writing is off",
+				.keep_rf_no_name = "Keep this device's RF calibration and MAC is off",
+				.show_secrets_name = "the command line's --show-secrets" };
+}
+
 /* Ends the object: the trailing comma goes, the status comes last. */
 static const char *jend(struct web *w, int r)
 {
@@ -154,6 +232,8 @@ static int open_handle(struct web *w)
 EMSCRIPTEN_KEEPALIVE struct web *bkw_new(void)
 {
 	struct web *w = calloc(1, sizeof *w);
+	if (w)
+		ui_init(w);
 	if (w && open_handle(w)) {
 		free(w);
 		return NULL;
@@ -195,6 +275,7 @@ static void begin(struct web *w)
 	w->cancel = 0;
 	w->backup[0] = 0;
 	w->hint[0] = 0;
+	w->depth = 0;
 	w->started_us = bkspi_now_us(w->h);
 }
 
@@ -212,36 +293,15 @@ EMSCRIPTEN_KEEPALIVE const char *bkw_connect(struct web *w)
 	return finish(w, r);
 }
 
-static void flash_lines(struct web *w, const struct bkspi_entry *e, const struct bkspi_flash *f)
-{
-	jraw(w, "\"jedec\":\"%06X\",", f->jedec);
-	jstr(w, "vendor", f->vendor);
-	jstr(w, "part", f->part);
-	jnum(w, "size", f->size);
-	line("flash       %s %s, JEDEC ID %06X (reply %02X-%02X-%02X-%02X), %u KiB (size from %s)", f->vendor, f->part,
-	     f->jedec, f->reply[0], f->reply[1], f->reply[2], f->reply[3], f->size / 1024, f->size_from);
-	if (!e->beken)
-		line("target      plain SPI flash (no entry sequence)");
-	else
-		line("target      Beken chip in SPI mode (attempt %u, %s%s)", e->attempts,
-		     e->echo ? "echo reply" : e->long_flush ? "long flush" : "no echo", e->slow_run ? ", slow run" : "");
-}
-
 EMSCRIPTEN_KEEPALIVE const char *bkw_detect(struct web *w)
 {
 	begin(w);
 	struct bkspi_detect_report d;
 	int r = bkspi_detect(w->h, &d);
 	if (!r) {
-		flash_lines(w, &d.entry, &d.flash);
-		struct bkspi_status_regs *s = &d.status;
-		char sr2[16] = "";
-		if (s->has_sr2)
-			snprintf(sr2, sizeof sr2, " SR2=0x%02X", s->sr2);
-		line("status      SR1=0x%02X%s  BP=%u TB=%u SEC=%u CMP=%u SRP=%u", s->sr1, sr2, s->bp, s->tb, s->sec,
-		     s->cmp, s->srp);
-		line("protected   %s", s->protected_desc);
-		jstr(w, "protected", s->protected_desc);
+		bk_ui_entry(&w->ui, &d.entry);
+		bk_ui_flash(&w->ui, &d.flash);
+		bk_ui_status(&w->ui, &d.status);
 	}
 	return finish(w, r);
 }
@@ -317,13 +377,9 @@ EMSCRIPTEN_KEEPALIVE const char *bkw_read(struct web *w, const char *offset, con
 	free(w->data);
 	w->data = buf;
 	w->data_len = len;
-	const char *name = strrchr(path, '/') + 1;
-	double s = seconds(w);
-	line("read        %u KiB from 0x%06X to %s in %.2f s (%.1f KB/s)", len / 1024, addr, name, s,
-	     s > 0 ? len / 1000.0 / s : 0.0);
-	jstr(w, "file", name);
-	jnum(w, "addr", addr);
-	jnum(w, "length", len);
+	bk_ui_read(&w->ui, addr, len, strrchr(path, '/') + 1, seconds(w));
+	if (w->target == 0 && addr == 0 && bk_ui_summary_worth(len))
+		bk_ui_summary(&w->ui, buf, len);
 	return jend(w, 0);
 }
 
@@ -359,62 +415,9 @@ EMSCRIPTEN_KEEPALIVE const char *bkw_verify(struct web *w, const uint8_t *data, 
 					.keep_tuya = !!(flags & 4) };
 	if (!r)
 		r = bkspi_verify(w->h, &req, &rep);
-	if (!r)
-		line("verify      OK: %u bytes at 0x%06X match the file", size, addr);
-	if (r == BKSPI_EVERIFY) {
-		jnum(w, "mismatched", rep.mismatched);
-		jnum(w, "first", rep.first);
-	}
+	if (!r || r == BKSPI_EVERIFY)
+		bk_ui_verify(&w->ui, r, addr, size, "the file", &rep);
 	return finish(w, r);
-}
-
-static void kept_line(const char *what, const struct bkspi_kept *k)
-{
-	if (k->kept)
-		line("kept        this device's %s (0x%06X-0x%06X), not the file's", what, k->addr, k->addr + k->len - 1);
-}
-
-static void mac_text(const uint8_t m[6], char out[18])
-{
-	snprintf(out, 18, "%02X:%02X:%02X:%02X:%02X:%02X", m[0], m[1], m[2], m[3], m[4], m[5]);
-}
-
-static void write_lines(struct web *w, const struct bkspi_write_report *rep)
-{
-	if (rep->beken) {
-		int known = strcmp(rep->image_family, "unknown") != 0;
-		line("image       %s%s%s; chip bootloader: %s", rep->image_kind, known ? " for " : "",
-		     known ? rep->image_family : "", rep->chip_family);
-		if (rep->forced[0])
-			line("warning     \"Write anyway\" overrides a refusal: %s", rep->forced);
-		kept_line("RF calibration and MAC", &rep->kept_rf);
-		kept_line("Tuya key-value store", &rep->kept_tuya);
-		char before[18], after[18];
-		mac_text(rep->mac_before, before);
-		mac_text(rep->mac_after, after);
-		if (rep->has_mac_before && rep->has_mac_after) {
-			line("mac         before %s, after %s", before, after);
-			jstr(w, "mac_before", before);
-			jstr(w, "mac_after", after);
-		}
-		jraw(w, "\"kept_rf\":%s,", rep->kept_rf.kept ? "true" : "false");
-	}
-	if (rep->recovered)
-		line("recovered   %u operations after USB faults (read back and planned again)", rep->recovered);
-	if (rep->unprotect.changed)
-		line("unprotect   SR1 0x%02X -> 0x%02X, SR2 0x%02X -> 0x%02X", rep->unprotect.sr1_before,
-		     rep->unprotect.sr1_after, rep->unprotect.sr2_before, rep->unprotect.sr2_after);
-	line("sectors     %u: %u unchanged (skipped), %u erased in %u operations, %u programmed without erase",
-	     rep->sectors, rep->same, rep->erased, rep->erase_ops, rep->program_only);
-	line("pages       %u programmed", rep->pages);
-	if (rep->verified)
-		line("verify      OK: %u bytes (%u read back, the rest unchanged)", rep->verified, rep->read_back);
-	else
-		line("verify      skipped (Verify after writing is off)");
-	jnum(w, "sectors", rep->sectors);
-	jnum(w, "skipped", rep->same);
-	jnum(w, "erased", rep->erased);
-	jnum(w, "pages", rep->pages);
 }
 
 /* After a fault mid-job the message also says how to finish it, as the
@@ -455,9 +458,8 @@ EMSCRIPTEN_KEEPALIVE const char *bkw_write(struct web *w, const uint8_t *data, u
 	if (!r)
 		r = bkspi_write(w->h, &req, &rep);
 	if (!r) {
-		line("backup      %s", strrchr(w->backup, '/') + 1);
-		write_lines(w, &rep);
-		line("wrote       %u KiB at 0x%06X in %.2f s", size / 1024, addr, seconds(w));
+		bk_ui_write(&w->ui, &rep, strrchr(w->backup, '/') + 1);
+		bk_ui_done(&w->ui, "wrote", addr, size, seconds(w));
 	}
 	if (r == BKSPI_EREFUSED)
 		jraw(w, "\"refused\":true,");
@@ -497,9 +499,8 @@ EMSCRIPTEN_KEEPALIVE const char *bkw_erase(struct web *w, const char *offset, co
 	if (!r)
 		r = bkspi_erase(w->h, &req, &rep);
 	if (!r) {
-		line("backup      %s", strrchr(w->backup, '/') + 1);
-		write_lines(w, &rep);
-		line("erased      %u KiB at 0x%06X in %.2f s", len / 1024, addr, seconds(w));
+		bk_ui_write(&w->ui, &rep, strrchr(w->backup, '/') + 1);
+		bk_ui_done(&w->ui, "erased", addr, len, seconds(w));
 	}
 	resume_hint(w, r, "Erase");
 	return finish(w, r);
@@ -512,49 +513,19 @@ EMSCRIPTEN_KEEPALIVE const char *bkw_reset(struct web *w)
 	begin(w);
 	int r = w->target ? 0 : bkspi_reset(w->h);
 	if (!r && !w->target)
-		line("reset       CEN pulsed: the chip boots its firmware");
+		bk_ui_reset(&w->ui);
 	return finish(w, r);
 }
 
 /* ---- a dropped file --------------------------------------------------- */
 
-static void jaddr(struct web *w, const char *key, uint32_t v)
-{
-	if (v == BK_BEKEN_NONE)
-		jraw(w, "\"%s\":null,", key);
-	else
-		jraw(w, "\"%s\":\"0x%06X\",", key, v);
-}
-
-static void blocks_line(const char *what, const struct bk_beken_blocks *b)
-{
-	line("integrity   %s: %u valid, %u erased, %u corrupt blocks", what, b->valid, b->erased, b->corrupt);
-}
-
-/* The command line's `info` (without the Tuya section, which needs
- * nettle): what the file is, where it belongs, its MAC and integrity. */
+/* The command line's `info`: what the file is, where it belongs, its MAC
+ * and integrity (the Tuya store needs AES, which this build leaves out). */
 EMSCRIPTEN_KEEPALIVE const char *bkw_info(struct web *w, const char *name, const uint8_t *img, uint32_t len)
 {
 	begin(w);
 	struct bk_err err = { 0 };
-	struct bk_beken_class cls;
-	struct bk_beken_info in;
-	uint8_t *placed = NULL;
-	int r = bk_beken_classify(img, len, &cls, &err);
-	if (!r && cls.flash_offset != BK_BEKEN_NONE && cls.flash_offset) {
-		/* Analysed where it belongs, so every address is a flash address. */
-		placed = malloc((size_t)cls.flash_offset + len);
-		if (!placed)
-			r = BKSPI_ENOMEM;
-		else {
-			memset(placed, 0xFF, cls.flash_offset);
-			memcpy(placed + cls.flash_offset, img, len);
-		}
-	}
-	if (!r)
-		r = placed ? bk_beken_analyse(placed, (size_t)cls.flash_offset + len, &in, &err)
-			   : bk_beken_analyse(img, len, &in, &err);
-	free(placed);
+	int r = bk_ui_info(&w->ui, name, img, len, 0, &err);
 	if (r) {
 		jraw(w, "\"error\":{");
 		jstr(w, "message", err.msg);
@@ -562,38 +533,6 @@ EMSCRIPTEN_KEEPALIVE const char *bkw_info(struct web *w, const char *name, const
 		jraw(w, "},\"ok\":false}");
 		return w->json;
 	}
-	int has_boot = (cls.flash_offset == 0 || cls.flash_offset == BK_BEKEN_NONE) && !in.tuya_kvs_only;
-	char mac[18] = "";
-	if (in.has_mac)
-		mac_text(in.mac, mac);
-	line("file        %s, %u bytes", name, len);
-	if (cls.flash_offset != BK_BEKEN_NONE)
-		line("image       %s, belongs at 0x%06X", cls.name, cls.flash_offset);
-	else
-		line("image       %s, not for SPI writing", cls.name);
-	line("family      %s (%s)", bk_beken_family_name(in.family), in.family_evidence);
-	if (in.has_boot_crc && has_boot)
-		line("bootloader  CRC32 0x%08X: %s%s%s", in.boot_crc,
-		     in.boot ? bk_beken_family_name(in.boot->family) : "unknown", in.boot ? " " : "",
-		     in.boot ? in.boot->version : "");
-	else
-		line("bootloader  none in this file");
-	if (has_boot)
-		blocks_line("bootloader", &in.boot_blocks);
-	if (!in.tuya_kvs_only)
-		blocks_line("application", &in.app_blocks);
-	if (in.rf_addr != BK_BEKEN_NONE)
-		line("rf          calibration sector at 0x%06X, MAC %s", in.rf_addr, in.has_mac ? mac : "not found");
-	else
-		line("rf          no calibration sector");
-	jstr(w, "file", name);
-	jnum(w, "size", len);
-	jstr(w, "kind", cls.name);
-	jaddr(w, "belongs_at", cls.flash_offset);
-	jstr(w, "family", bk_beken_family_name(in.family));
-	jstr(w, "bootloader", has_boot && in.boot ? in.boot->version : "unknown");
-	jstr(w, "mac", mac);
-	jnum(w, "corrupt_blocks", (has_boot ? in.boot_blocks.corrupt : 0) + in.app_blocks.corrupt);
 	jraw(w, "\"ok\":true}");
 	return w->json;
 }

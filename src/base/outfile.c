@@ -271,6 +271,31 @@ static int write_failed(const char *path, size_t len, int e, struct bk_err *err)
 	return bk_fail(err, BK_EFILE, "cannot save %s: %s; save elsewhere and run again", path, strerror(e));
 }
 
+/* Puts tmp in place as name, never replacing a file. FAT (a USB stick),
+ * some network file systems and the browser's in-memory one have no hard
+ * links: there a rename that refuses to replace does the same, and where
+ * even that is missing, a check right before the rename leaves the
+ * smallest window. Fails with errno EEXIST when name is taken. */
+static int place(int dirfd, const char *tmp, const char *name)
+{
+	if (linkat(dirfd, tmp, dirfd, name, 0) == 0)
+		return 0;
+	if (errno != EPERM && errno != EMLINK && errno != ENOSYS && errno != EOPNOTSUPP)
+		return -1;
+#ifdef RENAME_NOREPLACE
+	if (renameat2(dirfd, tmp, dirfd, name, RENAME_NOREPLACE) == 0)
+		return 0;
+	if (errno != EINVAL && errno != ENOSYS)
+		return -1;
+#endif
+	struct stat sb;
+	if (fstatat(dirfd, name, &sb, AT_SYMLINK_NOFOLLOW) == 0) {
+		errno = EEXIST;
+		return -1;
+	}
+	return renameat(dirfd, tmp, dirfd, name);
+}
+
 static int write_at(char *path, size_t cap, const uint8_t *data, size_t len, int flags, struct bk_err *err)
 {
 	struct where w;
@@ -331,7 +356,8 @@ static int write_at(char *path, size_t cap, const uint8_t *data, size_t len, int
 		return write_failed(path, len, e, err);
 	}
 	/* Into place. Without REPLACE a file that appeared meanwhile must
-	 * survive: link() refuses to replace anything, rename() would not. */
+	 * survive: link() refuses to replace anything, rename() would not
+	 * (see place() for file systems without hard links). */
 	for (;;) {
 		if (flags & BK_OUT_REPLACE) {
 			r = check_existing(dirfd, name, path, 1, err);
@@ -339,7 +365,7 @@ static int write_at(char *path, size_t cap, const uint8_t *data, size_t len, int
 				r = bk_fail(err, BK_EFILE, "renaming %s/%s to %s: %s", w.dir, tmp, name, strerror(errno));
 			break;
 		}
-		if (linkat(dirfd, tmp, dirfd, name, 0) == 0)
+		if (place(dirfd, tmp, name) == 0)
 			break;
 		int le = errno;
 		if (le != EEXIST || !(flags & BK_OUT_UNIQUE) || ++n > MAX_NUMBER || numbered(orig, n, name, sizeof name)) {

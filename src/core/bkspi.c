@@ -325,8 +325,8 @@ static int verify_except(bkspi *h, uint32_t addr, const uint8_t *data, uint32_t 
 	}
 	if (mm->count)
 		return bk_fail(&h->err, BK_EVERIFY,
-			       "verify failed: %u bytes differ between 0x%06X and 0x%06X (each confirmed by two agreeing reads)",
-			       mm->count, mm->first, mm->last);
+			       "verify failed: %u byte%s between 0x%06X and 0x%06X (each confirmed by two agreeing reads)",
+			       mm->count, mm->count == 1 ? " differs" : "s differ", mm->first, mm->last);
 	return 0;
 }
 
