@@ -23,7 +23,7 @@ EMCC       := NODE_PATH=/usr/share/nodejs emcc
 WEB_CFLAGS := -O2 -std=c11 -D_GNU_SOURCE $(WARN) -Werror -DBK_UI_NO_TUYA -Iinclude -Isrc -Iweb/zlib -I. -MMD -MP
 WEB_SRC    := $(filter-out src/beken/tuya.c src/beken/tuya_pins.c,\
                 $(foreach d,base prog spi target beken core ui,$(wildcard src/$(d)/*.c))) \
-              src/usb/usb.c src/usb/webusb.c src/cli/args.c web/api.c web/crc32.c
+              src/usb/usb.c src/usb/webusb.c web/api.c web/crc32.c
 WEB_OBJ    := $(WEB_SRC:%.c=$(WEB_OBJDIR)/%.o)
 # The emulator and what it links, as for the libusb stand-in (mk/bench.mk).
 WEB_EMU_SRC := tests/web/emu_glue.c $(filter-out src/emu/driver.c,$(EMU_SRC)) src/usb/usb.c src/base/err.c \

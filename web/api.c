@@ -14,7 +14,6 @@
 
 #include "web/api.h"
 #include "bkspi.h"
-#include "cli/args.h"
 #include "ui/ui.h"
 
 #define BACKUP_DIR "/backups"

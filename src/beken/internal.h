@@ -80,10 +80,6 @@ int bk_beken_is_tuya_key_page(const uint8_t *p);
 int bk_beken_obk_config_at(const struct bk_beken_view *v, uint32_t addr,
 			   uint32_t *version);
 
-struct bk_tuya_store;
-/* Module, light driver and pins from the decoded store (tuya_pins.c). */
-void bk_tuya_parse_config(struct bk_tuya_store *st);
-
 static inline uint32_t bk_beken_le32(const uint8_t *p)
 {
 	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |

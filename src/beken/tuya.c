@@ -304,21 +304,5 @@ int bk_tuya_decode(const uint8_t *buf, size_t size, uint32_t offset,
 		for (unsigned s = 1; s < SLOTS; s++)
 			if (slot_is_index(&live[k], s))
 				read_index(st, live, n_live, &live[k], s);
-	bk_tuya_parse_config(st);
 	return BK_OK;
-}
-
-int bk_tuya_read(const uint8_t *buf, size_t size, struct bk_tuya_store *st,
-		 struct bk_err *err)
-{
-	uint32_t offset;
-	if (!st)
-		return bk_fail(err, BK_EINVAL, "tuya: no result struct");
-	int r = bk_tuya_find(buf, size, &offset, err);
-	if (r) {
-		memset(st, 0, offsetof(struct bk_tuya_store, values));
-		st->dmod = -1;
-		return r;
-	}
-	return bk_tuya_decode(buf, size, offset, st, err);
 }

@@ -91,13 +91,18 @@ struct bk_tuya_store {
 int bk_tuya_find(const uint8_t *buf, size_t size, uint32_t *offset,
 		 struct bk_err *err);
 
-/* Decrypts and decodes the store whose key page is at offset. Fails
- * (BK_EINVAL, with why) only when there is no valid key page there; bad data
- * pages, bad index slots, missing or corrupt values are counted in st. */
+/* Decrypts and decodes the store whose key page is at offset: its keys and
+ * values (tuya.c). Fails (BK_EINVAL, with why) only when there is no valid
+ * key page there; bad data pages, bad index slots, missing or corrupt
+ * values are counted in st. */
 int bk_tuya_decode(const uint8_t *buf, size_t size, uint32_t offset,
 		   struct bk_tuya_store *st, struct bk_err *err);
 
-/* bk_tuya_find, then bk_tuya_decode. */
+/* The device's configuration from a decoded store: module, light driver
+ * and pins (tuya_pins.c). */
+void bk_tuya_parse_config(struct bk_tuya_store *st);
+
+/* bk_tuya_find, bk_tuya_decode, then bk_tuya_parse_config (tuya_pins.c). */
 int bk_tuya_read(const uint8_t *buf, size_t size, struct bk_tuya_store *st,
 		 struct bk_err *err);
 

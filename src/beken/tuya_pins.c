@@ -6,6 +6,7 @@
 #include "beken/tuya.h"
 
 #include <ctype.h>
+#include <stddef.h>
 #include <string.h>
 
 #include "beken/internal.h"
@@ -304,4 +305,22 @@ void bk_tuya_parse_config(struct bk_tuya_store *st)
 	for (uint32_t i = 0; i < st->n_entries; i++)
 		if (&st->entries[i] != upk && config_in(st, &st->entries[i], 1))
 			return;
+}
+
+int bk_tuya_read(const uint8_t *buf, size_t size, struct bk_tuya_store *st,
+		 struct bk_err *err)
+{
+	uint32_t offset;
+	if (!st)
+		return bk_fail(err, BK_EINVAL, "tuya: no result struct");
+	int r = bk_tuya_find(buf, size, &offset, err);
+	if (r) {
+		memset(st, 0, offsetof(struct bk_tuya_store, values));
+		st->dmod = -1;
+		return r;
+	}
+	r = bk_tuya_decode(buf, size, offset, st, err);
+	if (!r)
+		bk_tuya_parse_config(st);
+	return r;
 }

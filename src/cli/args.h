@@ -6,6 +6,7 @@
 
 #include "base/err.h"
 #include "bkspi.h"
+#include "ui/ui.h"
 
 enum bk_cmd { CMD_NONE, CMD_DETECT, CMD_READ, CMD_WRITE, CMD_VERIFY, CMD_ERASE, CMD_ENTER, CMD_RESET, CMD_INFO, CMD_DOCTOR };
 
@@ -29,13 +30,6 @@ struct bk_opts {
 	int help, version;
 	const char *sim_image, *sim_config;
 };
-
-/* Parses a byte count or address: decimal, 0x hex, optional K or M
- * (KiB, MiB) suffix. Rejects signs, garbage and values above max. */
-int bk_parse_num(const char *s, uint64_t max, uint64_t *out);
-/* Parses a clock: Hz, or k/M (10^3, 10^6) with decimals, "Hz" allowed:
- * "15M", "1.875MHz", "468750". */
-int bk_parse_hz(const char *s, uint32_t *out);
 
 int bk_args_parse(int argc, char **argv, struct bk_opts *o, struct bk_err *err);
 

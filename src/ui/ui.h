@@ -33,6 +33,13 @@ struct bk_ui {
 	const char *show_secrets_name; /* "--show-secrets" */
 };
 
+/* Parses a byte count or address: decimal, 0x hex, optional K or M
+ * (KiB, MiB) suffix. Rejects signs, garbage and values above max. */
+int bk_parse_num(const char *s, uint64_t max, uint64_t *out);
+/* Parses a clock: Hz, or k/M (10^3, 10^6) with decimals, "Hz" allowed:
+ * "15M", "1.875MHz", "468750". */
+int bk_parse_hz(const char *s, uint32_t *out);
+
 /* "12 bytes", "1 byte", "64 KiB": small or odd sizes are not "0 KiB". */
 const char *bk_ui_size(uint64_t n, char *buf, size_t cap);
 const char *bk_ui_plural(uint64_t n);

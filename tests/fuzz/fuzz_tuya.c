@@ -75,6 +75,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	aes128_encrypt(&ctx, whole, buf + BK_TUYA_PAGE, buf + BK_TUYA_PAGE);
 	err = (struct bk_err){ 0 };
 	r = bk_tuya_decode(buf, n, 0, st, &err);
+	if (!r)
+		bk_tuya_parse_config(st);
 	FUZZ_CHECK_MSG(err);
 	FUZZ_CHECK(r == BK_OK);
 	check(st, n);
