@@ -318,11 +318,11 @@ static int write_at(char *path, size_t cap, const uint8_t *data, size_t len, int
 			r = bk_fail(err, BK_EEXIST, "no free name like %s: clean up folder %s", path, w.dir);
 			break;
 		}
-		if (numbered(orig, n, name, sizeof name) || strlen(name) + strlen(PARTIAL) > NAME_MAX) {
+		if (numbered(orig, n, name, sizeof name) || strlen(name) + strlen(PARTIAL) > NAME_MAX ||
+		    (size_t)snprintf(tmp, sizeof tmp, "%s" PARTIAL, name) >= sizeof tmp) {
 			r = bk_fail(err, BK_EINVAL, "%s: the file name is too long; choose a shorter one", path);
 			break;
 		}
-		snprintf(tmp, sizeof tmp, "%s" PARTIAL, name);
 		struct stat sb;
 		if ((flags & BK_OUT_UNIQUE) && !fstatat(dirfd, name, &sb, AT_SYMLINK_NOFOLLOW))
 			continue;
