@@ -106,6 +106,13 @@ const char *bkspi_errmsg(const bkspi *h);   /* "" when the last call succeeded *
 int bkspi_errcode(const bkspi *h);
 /* The programmer's driver name ("ch341a", "sim"); the config's before connect. */
 const char *bkspi_programmer(const bkspi *h);
+/* What the programmer's USB pipeline moved since connect. */
+struct bkspi_stats {
+	int has_usb;               /* 0: a programmer without USB statistics */
+	uint64_t streams, out_transfers, in_transfers, out_bytes, in_bytes, waits;
+};
+void bkspi_stats(bkspi *h, struct bkspi_stats *st);
+
 /* Microseconds on the programmer's clock (virtual on the simulator); 0
  * before connect. */
 uint64_t bkspi_now_us(bkspi *h);

@@ -95,6 +95,15 @@ const char *bkspi_programmer(const bkspi *h)
 	return h->cfg.programmer;
 }
 
+void bkspi_stats(bkspi *h, struct bkspi_stats *st)
+{
+	*st = (struct bkspi_stats){ 0 };
+	const struct bk_usb_stats *u = h->prog ? bk_prog_usb_stats(h->prog) : NULL;
+	if (u)
+		*st = (struct bkspi_stats){ 1, u->streams, u->out_transfers, u->in_transfers, u->out_bytes, u->in_bytes,
+					    u->waits };
+}
+
 uint64_t bkspi_now_us(bkspi *h)
 {
 	return h->prog ? bk_prog_now_us(h->prog) : 0;

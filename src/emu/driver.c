@@ -84,6 +84,16 @@ static int sim347_set_clock(void *s, uint32_t hz)
 	return bk_prog_ch347.set_clock(s, hz);
 }
 
+static const struct bk_usb_stats *sim_usb_stats(void *s)
+{
+	return bk_prog_ch341a.usb_stats(s);
+}
+
+static const struct bk_usb_stats *sim347_usb_stats(void *s)
+{
+	return bk_prog_ch347.usb_stats(s);
+}
+
 static void sim347_describe(void *s, char *buf, size_t cap)
 {
 	bk_prog_ch347.describe(s, buf, cap);
@@ -97,6 +107,7 @@ const struct bk_prog_driver bk_emu_driver = {
 	.frames = sim_frames,
 	.set_cen = sim_set_cen,
 	.slow_run = sim_slow_run,
+	.usb_stats = sim_usb_stats,
 	.sleep_us = sim_sleep_us,
 	.now_us = sim_now_us,
 	.close = sim_close,
@@ -111,6 +122,7 @@ const struct bk_prog_driver bk_emu_driver_ch347 = {
 	.set_cen = sim347_set_cen,
 	.set_clock = sim347_set_clock,
 	.describe = sim347_describe,
+	.usb_stats = sim347_usb_stats,
 	.sleep_us = sim347_sleep_us,
 	.now_us = sim347_now_us,
 	.close = sim347_close,

@@ -294,6 +294,12 @@ static int ch_open(const struct bk_prog_config *cfg, struct bk_err *err, void **
 	return 0;
 }
 
+static const struct bk_usb_stats *ch_usb_stats(void *state)
+{
+	struct ch341a *p = state;
+	return bk_usb_stats(p->usb);
+}
+
 static void ch_sleep_us(void *state, uint64_t us)
 {
 	struct ch341a *p = state;
@@ -314,6 +320,7 @@ const struct bk_prog_driver bk_prog_ch341a = {
 	.frames = ch_frames,
 	.set_cen = ch_set_cen,
 	.slow_run = ch_slow_run,
+	.usb_stats = ch_usb_stats,
 	.sleep_us = ch_sleep_us,
 	.now_us = ch_now_us,
 	.close = ch_close,

@@ -452,6 +452,12 @@ static int ch_open(const struct bk_prog_config *cfg, struct bk_err *err, void **
 	return 0;
 }
 
+static const struct bk_usb_stats *ch_usb_stats(void *state)
+{
+	struct ch347 *p = state;
+	return bk_usb_stats(p->usb);
+}
+
 static void ch_sleep_us(void *state, uint64_t us)
 {
 	struct ch347 *p = state;
@@ -473,6 +479,7 @@ const struct bk_prog_driver bk_prog_ch347 = {
 	.set_cen = ch_set_cen,
 	.set_clock = ch_set_clock,
 	.describe = ch_describe,
+	.usb_stats = ch_usb_stats,
 	.sleep_us = ch_sleep_us,
 	.now_us = ch_now_us,
 	.close = ch_close,

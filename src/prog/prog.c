@@ -120,3 +120,8 @@ struct bk_err *bk_prog_err(struct bk_prog *p)
 {
 	return p->err;
 }
+
+const struct bk_usb_stats *bk_prog_usb_stats(struct bk_prog *p)
+{
+	return p->drv->usb_stats ? p->drv->usb_stats(p->state) : NULL;
+}

@@ -79,6 +79,8 @@ struct bk_prog_driver {
 	/* One line on what was opened (variant, mode, clock, CEN line) for
 	 * detect; NULL when there is nothing beyond the driver's label. */
 	void (*describe)(void *state, char *buf, size_t cap);
+	/* What its USB pipeline moved; NULL when it has no USB. */
+	const struct bk_usb_stats *(*usb_stats)(void *state);
 	/* Time as the programmer sees it: virtual on the simulator. */
 	void (*sleep_us)(void *state, uint64_t us);
 	uint64_t (*now_us)(void *state);
@@ -106,6 +108,8 @@ int bk_prog_has_cen(const struct bk_prog *p);
 int bk_prog_set_clock(struct bk_prog *p, uint32_t hz);
 void bk_prog_describe(struct bk_prog *p, char *buf, size_t cap);
 int bk_prog_has_slow_run(const struct bk_prog *p);
+/* NULL on programmers without USB statistics. */
+const struct bk_usb_stats *bk_prog_usb_stats(struct bk_prog *p);
 /* BK_EINVAL naming the programmer when it has no slow run. */
 int bk_prog_slow_run(struct bk_prog *p, uint8_t byte, size_t count);
 

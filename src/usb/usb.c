@@ -16,6 +16,7 @@ struct bk_usb {
 	void *dev;
 	const char *name;
 	struct bk_err *err;
+	struct bk_usb_stats st;
 };
 
 int bk_usb_wrap(const struct bk_usb_backend *be, void *dev, const char *name,
@@ -55,6 +56,11 @@ uint64_t bk_usb_now_us(struct bk_usb *u)
 const char *bk_usb_backend_name(const struct bk_usb *u)
 {
 	return u->be->name;
+}
+
+const struct bk_usb_stats *bk_usb_stats(const struct bk_usb *u)
+{
+	return &u->st;
 }
 
 struct bk_err *bk_usb_err(struct bk_usb *u)
@@ -107,6 +113,8 @@ static void top_up(struct bk_usb *u, struct stream *s, struct lane *l, int is_in
 		s->busy++;
 		l->off += len;
 		l->next++;
+		*(is_in ? &u->st.in_transfers : &u->st.out_transfers) += 1;
+		*(is_in ? &u->st.in_bytes : &u->st.out_bytes) += len;
 	}
 }
 
@@ -139,11 +147,13 @@ int bk_usb_stream(struct bk_usb *u, const uint8_t *out, const uint16_t *out_len,
 {
 	struct stream s = { .out = { .n = n_out, .buf = (uint8_t *)out },
 			    .in = { .n = n_in, .buf = in } };
+	u->st.streams++;
 	for (;;) {
 		top_up(u, &s, &s.in, 1, in_len);
 		top_up(u, &s, &s.out, 0, out_len);
 		if (s.status || (s.out.done == n_out && s.in.done == n_in))
 			break;
+		u->st.waits++;
 		int r = u->be->wait(u->dev, WAIT_MS);
 		if (r && !s.status)
 			s.status = r;

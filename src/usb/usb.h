@@ -105,6 +105,15 @@ int bk_usb_drain(struct bk_usb *u);
 void bk_usb_sleep_us(struct bk_usb *u, uint64_t us);
 uint64_t bk_usb_now_us(struct bk_usb *u);
 const char *bk_usb_backend_name(const struct bk_usb *u);
+/* What the pipeline moved, for -v on any programmer. */
+struct bk_usb_stats {
+	uint64_t streams;        /* bk_usb_stream calls */
+	uint64_t out_transfers, in_transfers;
+	uint64_t out_bytes, in_bytes;
+	uint64_t waits;          /* times the host waited for a completion */
+};
+const struct bk_usb_stats *bk_usb_stats(const struct bk_usb *u);
+
 /* The error object failures are recorded in. */
 struct bk_err *bk_usb_err(struct bk_usb *u);
 

@@ -45,12 +45,14 @@ while [ "$round" -lt 20 ]; do
 		i=$((i + 1))
 	done
 	wait
-	for f in rc0 rc1 rc2 rc3; do
-		[ "$(cat $f)" = 0 ] || bad=$((bad + 1))
+	for i in 0 1 2 3; do
+		[ "$(cat "rc$i")" = 0 ] && continue
+		bad=$((bad + 1))
+		echo "round $round run $i: exit $(cat "rc$i"): $(cat "err$i.txt")" >>failures.txt
 	done
 	round=$((round + 1))
 done
-check "4 writes at once, 20 times (all exit 0)" "$bad runs failed: $(cat err*.txt | head -n 1)" test "$bad" -eq 0
+check "4 writes at once, 20 times (all exit 0)" "$bad runs failed: $(head -n 2 failures.txt 2>/dev/null)" test "$bad" -eq 0
 check "4 writes at once (80 backups)" "backups/ has $(count_files backups) files" test "$(count_files backups)" -eq 80
 # Every backup is a whole copy of one of the four flashes.
 for f in backups/*; do

@@ -42,6 +42,13 @@ expect_stderr_empty "libusb read (stderr)"
 check "libusb read (flash untouched)" "the flash changed" same img.bin orig.bin
 check "libusb read (stand-in statistics)" "no seconds= in stats.txt" grep -q '^seconds=[0-9]' stats.txt
 
+# -v: what the USB pipeline moved, on the real backend too.
+usb ok "" -v detect
+expect_rc 0 "libusb detect -v (exit)"
+expect_stderr_match "libusb detect -v (USB statistics)" '^usb: [0-9]+ streams, [0-9]+ transfers out \([0-9]+ bytes\), [0-9]+ in \([0-9]+ bytes\), [0-9]+ waits'
+usb ok "" --json detect
+check "libusb --json (usb.in_bytes)" "no usb.in_bytes" test "$(json_get out.txt .usb.in_bytes)" -gt 0
+
 usb ok beken=0 -t spi -q read spi.bin
 expect_rc 0 "libusb read -t spi (exit)"
 check "libusb read -t spi (contents)" "spi.bin differs from the flash" same spi.bin orig.bin
