@@ -217,11 +217,11 @@ static int load_file(struct app *a, const char *path)
 	}
 	if (sb.st_size == 0) {
 		close(fd);
-		return bk_fail(&a->err, BK_EINVAL, "%s is empty", path);
+		return bk_fail(&a->err, BK_EINVAL, "%s is empty: give the image or dump to use", path);
 	}
 	if (sb.st_size > BK_MAX_FLASH) {
 		close(fd);
-		return bk_fail(&a->err, BK_EINVAL, "%s is %lld bytes: larger than any flash bkspi handles (16 MiB)",
+		return bk_fail(&a->err, BK_EINVAL, "%s is %lld bytes: larger than any flash bkspi handles (16 MiB); check that it is the right file",
 			       path, (long long)sb.st_size);
 	}
 	a->file_len = (size_t)sb.st_size;
@@ -238,7 +238,7 @@ static int load_file(struct app *a, const char *path)
 		if (n <= 0) {
 			int e = errno;
 			close(fd);
-			return bk_fail(&a->err, BK_EINVAL, "reading %s: %s", path, n ? strerror(e) : "file shrank");
+			return bk_fail(&a->err, BK_EINVAL, "reading %s: %s", path, n ? strerror(e) : "the file shrank while it was read: leave it alone until bkspi is done");
 		}
 		got += (size_t)n;
 	}
@@ -422,7 +422,7 @@ static int range(struct app *a, uint32_t *addr, uint32_t *len, uint64_t default_
 	uint64_t off = a->o.offset;
 	uint64_t n = a->o.has_length ? a->o.length : default_len;
 	if (off >= size)
-		return bk_fail(&a->err, BK_EINVAL, "--offset 0x%llX is past the end of the %u KiB flash",
+		return bk_fail(&a->err, BK_EINVAL, "--offset 0x%llX is past the end of the %u KiB flash: give a smaller one",
 			       (unsigned long long)off, size / 1024);
 	if (!a->o.has_length && !default_len)
 		n = size - off;
@@ -682,6 +682,14 @@ static void release_after_failure(struct app *a, int r)
 /* After a fault mid-job, the one line also says how to finish the job. */
 static void add_resume_hint(struct app *a, int r)
 {
+	/* A transfer that failed before the flash was known (not a missing
+	 * or locked programmer: those messages carry their own fix). */
+	if ((r == BK_EUSB || r == BK_ETIMEDOUT || r == BK_EGONE) && (!a->have_flash || a->o.cmd == CMD_DETECT)) {
+		size_t n = strlen(a->err.msg);
+		snprintf(a->err.msg + n, sizeof a->err.msg - n,
+			 "; check the cable and try another USB port (bkspi doctor checks each step), then run again");
+		return;
+	}
 	if (!a->have_flash || (exit_code(r) != 3 && r != BK_EINTR) || a->o.cmd == CMD_DETECT)
 		return;
 	/* An erase without a backup reads nothing first, so it redoes it all. */

@@ -249,7 +249,7 @@ static int check_range(bkspi *h, uint32_t addr, uint32_t len)
 {
 	uint32_t size = bk_flash_info(h->flash)->nor.size;
 	if (!len || addr >= size || len > size - addr)
-		return bk_fail(&h->err, BK_EINVAL, "0x%X bytes at 0x%06X do not fit the %u KiB flash", len, addr,
+		return bk_fail(&h->err, BK_EINVAL, "0x%X bytes at 0x%06X do not fit the %u KiB flash: give a smaller offset or length", len, addr,
 			       size / 1024);
 	return 0;
 }

@@ -328,7 +328,7 @@ int bk_op_write(const struct bk_job *job, const struct bk_write *w, struct bk_wr
 	const struct bk_flash_info *info = bk_flash_info(job->flash);
 	memset(rep, 0, sizeof *rep);
 	if (!w->len || (uint64_t)w->addr + w->len > info->nor.size)
-		return bk_fail(job->err, BK_EINVAL, "0x%X bytes at 0x%06X end past the %u KiB flash",
+		return bk_fail(job->err, BK_EINVAL, "0x%X bytes at 0x%06X end past the %u KiB flash: give a smaller offset or length",
 			       w->len, w->addr, info->nor.size / 1024);
 	if (!w->data && ((w->addr | w->len) & (BK_SECTOR - 1)))
 		return bk_fail(job->err, BK_EINVAL,

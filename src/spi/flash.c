@@ -410,16 +410,16 @@ int bk_flash_probe(struct bk_prog *p, struct bk_flash **out)
 	if (!n->size && in->id[3] > 0x18 && in->id[3] <= 0x22)
 		n->size = UINT32_MAX; /* 32 MiB and up by the capacity byte: refused below */
 	if (!n->size) {
-		r = bk_fail(err, BK_EFLASH, "flash %06X is unknown and has no SFDP table: its size cannot be told", in->jedec);
+		r = bk_fail(err, BK_EFLASH, "flash %06X is unknown and has no SFDP table: its size cannot be told; report the ID so it joins the chip table (src/spi/chips.c)", in->jedec);
 		goto fail;
 	}
 	if (n->size > BK_MAX_FLASH) {
-		r = bk_fail(err, BK_EFLASH, "flash %06X is larger than 16 MiB: that needs 4-byte addressing, which bkspi does not do",
+		r = bk_fail(err, BK_EFLASH, "flash %06X is larger than 16 MiB: that needs 4-byte addressing, which bkspi does not do; use flashrom for it",
 			    in->jedec);
 		goto fail;
 	}
 	if (!(n->erase & BK_ERASE_4K)) {
-		r = bk_fail(err, BK_EFLASH, "flash %06X has no 4 KiB erase, which bkspi needs", in->jedec);
+		r = bk_fail(err, BK_EFLASH, "flash %06X has no 4 KiB erase, which bkspi needs; use flashrom for it", in->jedec);
 		goto fail;
 	}
 	f->chunk = n->page_size < BK_PAGE ? n->page_size : BK_PAGE;

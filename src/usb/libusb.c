@@ -149,7 +149,7 @@ static int find(struct lu *d, const struct bk_usb_match *m, libusb_device **dev,
 	libusb_device **list;
 	ssize_t n = libusb_get_device_list(d->ctx, &list);
 	if (n < 0)
-		return bk_fail(err, BK_ENODEV, "cannot list USB devices: %s", libusb_strerror((int)n));
+		return bk_fail(err, BK_ENODEV, "cannot list USB devices: %s; run bkspi doctor", libusb_strerror((int)n));
 	*dev = NULL;
 	for (ssize_t i = 0; i < n && !*dev; i++) {
 		struct libusb_device_descriptor desc;
@@ -232,7 +232,7 @@ int bk_usb_open(const struct bk_usb_match *m, struct bk_err *err, struct bk_usb 
 			    ? bk_fail(err, BK_EACCESS,
 				      "%s found (bus %u device %u) but access is denied: install the udev rule in README 'Permissions' or run as root",
 				      m->name, bus, addr)
-			    : bk_fail(err, map_error(r), "cannot open the %s: %s", m->name, libusb_strerror(r));
+			    : bk_fail(err, map_error(r), "cannot open the %s: %s; replug it and run bkspi doctor", m->name, libusb_strerror(r));
 		goto fail;
 	}
 	/* A kernel driver (ch341 or a stray one) must let go of the interface. */
@@ -250,7 +250,7 @@ int bk_usb_open(const struct bk_usb_match *m, struct bk_err *err, struct bk_usb 
 	if (r) {
 		r = r == LIBUSB_ERROR_BUSY
 			    ? bk_fail(err, BK_EBUSY, "the %s is in use by another program (flashrom? another bkspi?): close it and retry", m->name)
-			    : bk_fail(err, map_error(r), "cannot claim the %s: %s", m->name, libusb_strerror(r));
+			    : bk_fail(err, map_error(r), "cannot claim the %s: %s; replug it and run bkspi doctor", m->name, libusb_strerror(r));
 		goto fail;
 	}
 	d->claimed = 1;

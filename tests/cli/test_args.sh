@@ -161,7 +161,7 @@ sim -q verify big.bin
 expect_rc 2 "verify file larger than the flash (exit)"
 sim -q --offset 0x10000 read x.bin
 expect_rc 2 "read --offset past the end (exit)"
-expect_error_line "read --offset past the end (message)" '--offset 0x10000 is past the end of the 64 KiB flash'
+expect_error_line "read --offset past the end (message)" '--offset 0x10000 is past the end of the 64 KiB flash: give a smaller one'
 expect_stdout_empty "read --offset past the end -q (stdout)"
 check "read --offset past the end (no file)" "x.bin was created" test ! -e x.bin
 sim -q --offset 0x1000 --length 0xF001 read x.bin
@@ -216,7 +216,7 @@ expect_json_object "json range error (one object)"
 expect_json "json range error (ok)" .ok false
 expect_json "json range error (exit field)" .exit 2
 expect_json "json range error (error code)" .error.code BK_EINVAL
-expect_json "json range error (message)" .error.message "--offset 0x10000 is past the end of the 64 KiB flash"
+expect_json "json range error (message)" .error.message "--offset 0x10000 is past the end of the 64 KiB flash: give a smaller one"
 expect_error_line "json range error (stderr line)" 'past the end'
 run --json --bogus detect
 expect_rc 2 "json usage error (exit)"

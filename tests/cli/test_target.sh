@@ -207,4 +207,11 @@ sim --sim-config bad-byte=0x8010 --offset 0x8000 --no-backup write bad.bin
 expect_rc 1 "verify failure (exit)"
 chip_is "a failed write releases it" running
 
+# A programmer lost before the flash is known: the line says what to check.
+newcase lost_early
+mkimg img.bin 65536
+sim --sim-config unplug-after=3 detect
+expect_rc 3 "unplugged during the entry (exit)"
+expect_error_line "unplugged during the entry (what to do)" 'disconnected.*check the cable and try another USB port.*bkspi doctor'
+
 finish
