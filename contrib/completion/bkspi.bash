@@ -24,7 +24,7 @@ _bkspi_values()
 {
 	local sim_keys="style= beken= jedec= sfdp= sr2= wrsr31= protect= protect-sr2=
 		entry-fails= wire= wp-locked= stuck-wip= bad-byte= flip-ppm= seed=
-		unplug-after= usb-error-at= usb-timeout-at= interrupt-after= interrupt-signal= programmer= cen=
+		unplug-after= usb-error-at= usb-out-error-at= usb-timeout-at= interrupt-after= interrupt-signal= programmer= cen=
 		entry-max-hz= wire-max-hz="
 	case $1 in
 	-p | --programmer) COMPREPLY=($(compgen -W "ch341a ch347 sim sim347" -- "$2")) ;;

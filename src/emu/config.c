@@ -42,6 +42,7 @@ static const struct key {
 	{ "wire", K_WIRE, 0, 0, 0 },
 	NUM("unplug-after", unplug_after, UINT64_MAX),
 	NUM("usb-error-at", usb_error_at, UINT64_MAX),
+	NUM("usb-out-error-at", usb_out_error_at, UINT64_MAX),
 	NUM("usb-timeout-at", usb_timeout_at, UINT64_MAX),
 	NUM("interrupt-after", interrupt_after, UINT64_MAX),
 	{ "interrupt-signal", K_SIGNAL, 0, 0, 0 },

@@ -30,7 +30,7 @@ struct emu_config {
 	uint32_t flip_ppm;
 	uint64_t seed;
 	enum emu_wire wire;
-	uint64_t unplug_after, usb_error_at, usb_timeout_at, interrupt_after;
+	uint64_t unplug_after, usb_error_at, usb_out_error_at, usb_timeout_at, interrupt_after;
 	int interrupt_signal;    /* what interrupt-after raises: SIGINT unless told */
 };
 

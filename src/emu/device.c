@@ -239,8 +239,12 @@ static int emu_submit(void *dev, struct bk_usb_xfer *x)
 		return BK_EGONE;
 	struct pending p = { .x = x, .at = e->host_ns };
 	x->priv = e;
-	if (!x->is_in)
+	if (!x->is_in) {
+		/* A lost OUT transfer: the device never sees its packets. */
+		if (++e->out_submitted == e->cfg.usb_out_error_at)
+			return complete(e, p, e->host_ns, BK_EUSB, 0);
 		return q_push(&e->out_q, p);
+	}
 	e->in_submitted++;
 	p.fail = e->in_submitted == e->cfg.usb_error_at;
 	p.stuck = e->in_submitted == e->cfg.usb_timeout_at;

@@ -157,7 +157,7 @@ struct bk_emu {
 	size_t reply_head, reply_len;
 	uint64_t taken_at[EMU_REPLY_DEPTH_MAX]; /* when each reply slot was last emptied */
 	uint64_t host_ns, dev_ns;
-	uint64_t in_submitted;
+	uint64_t in_submitted, out_submitted;
 	uint64_t rng;
 	int gone;
 	struct bk_emu_stats st;

@@ -212,9 +212,26 @@ static void reset_reboots_out_of_spi_mode(void **state)
 	rig_close(&r);
 }
 
+/* A transient fault in the very first transfers, while the programmer is
+ * set up, is retried like any later one: nothing has reached the chip. */
+static void setup_survives_a_lost_transfer(void **state)
+{
+	(void)state;
+	for (int n = 1; n <= 2; n++) {
+		char config[48];
+		snprintf(config, sizeof config, "usb-out-error-at=%d", n);
+		struct rig r;
+		int rc = rig_up(&r, config, BK_TARGET_BEKEN);
+		if (rc)
+			fail_msg("OUT transfer %d lost while setting up: %s", n, r.err.msg);
+		rig_close(&r);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(setup_survives_a_lost_transfer),
 		cmocka_unit_test(echo_style_enters_first_time),
 		cmocka_unit_test(flush_style_needs_long_flush),
 		cmocka_unit_test(retries_with_fresh_cen_pulse),
