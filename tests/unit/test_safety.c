@@ -98,6 +98,8 @@ static uint8_t *make_boot_app(size_t len)
 	fill_framed(p, 0, BOOT_END);
 	p[1] = 0x00; /* never the app's second byte (0x07) */
 	seal(p);
+	if (len <= BOOT_END)
+		return p; /* a bootloader alone */
 	uint32_t app_end = len < APP_END ? (uint32_t)len : APP_END;
 	fill_framed(p, BOOT_END, app_end);
 	memcpy(p + BOOT_END, app_magic, sizeof app_magic);
