@@ -302,7 +302,25 @@ function rbl() {
   return r;
 }
 const T = "bk7231t-tuya-ds-101jl-4gang-switch.bin";
+/* A deterministic "random" file: no Beken image at all. */
+function noise() {
+  const n = Buffer.alloc(65536);
+  let x = 12345;
+  for (let i = 0; i < n.length; i++) {
+    x = (x * 1103515245 + 12345) >>> 0;
+    n[i] = x >>> 24;
+  }
+  return n;
+}
+/* A full dump of this chip's family with a few bytes of its app zeroed. */
+function damaged() {
+  const d = Buffer.from(dump(B));
+  d.fill(0, 0x40000, 0x40400);
+  return d;
+}
 for (const [what, name, bytes, offset] of [
+  ["unrecognised bytes at 0", "noise.bin", noise, "0"],
+  ["CRC-damaged full dump", "damaged.bin", damaged, "0"],
   ["full image at 0x11000", B, () => dump(B), "0x11000"],
   ["OTA package", "app.rbl", rbl, "0"],
   ["UF2 file", "app.uf2", uf2, "0"],
