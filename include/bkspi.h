@@ -215,6 +215,11 @@ struct bkspi_write_req {
 	uint32_t addr;
 	const uint8_t *data;   /* write: len bytes at addr; bkspi_erase ignores it */
 	uint32_t len;          /* erase: whole 4 KiB sectors */
+	/* Optional: when addr and len are whole 4 KiB sectors, a buffer of len
+	 * bytes the call may use as its working copy instead of allocating one
+	 * (it may be data itself, which the call then changes: a caller that
+	 * no longer needs its file saves the flash's size in memory). */
+	uint8_t *work;
 	/* The whole flash is saved here first (NULL: no backup), in a folder
 	 * that must be the user's own and not writable by others; the file is
 	 * 0600. A name another run took meanwhile becomes <name>_2.bin... */

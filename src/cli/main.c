@@ -537,6 +537,10 @@ static int cmd_write_or_erase(struct app *a)
 		req.addr = addr;
 		req.len = len;
 		req.data = NULL;
+	} else if (!((req.addr | req.len) & (BK_SECTOR - 1))) {
+		/* The file is not needed afterwards: let the write work in it
+		 * rather than hold a second copy of the flash in memory. */
+		req.work = a->file_data;
 	}
 	if (!a->o.no_backup) {
 		r = backup_name(a, erase ? "before-erase" : "before-write", a->backup, sizeof a->backup);

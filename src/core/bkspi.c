@@ -504,7 +504,7 @@ static int write_or_erase(bkspi *h, const struct bkspi_write_req *req, int erase
 	int beken = h->cfg.target == BKSPI_TARGET_BEKEN;
 	struct planned pl = { .h = h, .req = req, .erase = erase, .beken = beken, .bh = &bh };
 	struct bk_write w = {
-		.addr = req->addr, .len = req->len, .data = erase ? NULL : req->data,
+		.addr = req->addr, .len = req->len, .data = erase ? NULL : req->data, .work = erase ? NULL : req->work,
 		.backup_path = req->backup_path, .force_backup = req->force_backup, .private_backup = 1,
 		.verify = !req->no_verify, .confirm_all = req->confirm_all, .hook = beken ? &hook : NULL,
 		.planned = on_planned, .planned_ctx = &pl,

@@ -336,11 +336,14 @@ int bk_op_write(const struct bk_job *job, const struct bk_write *w, struct bk_wr
 	struct span sp = { 0 };
 	bk_plan_span(w->addr, w->len, &sp.base, &sp.len);
 	sp.data_off = w->addr - sp.base;
+	uint8_t *own = NULL;
 	if (w->data) {
-		sp.want = malloc(sp.len);
+		int lend = w->work && sp.base == w->addr && sp.len == w->len;
+		sp.want = lend ? w->work : (own = malloc(sp.len));
 		if (!sp.want)
 			return bk_fail(job->err, BK_ENOMEM, "out of memory");
-		memcpy(sp.want + sp.data_off, w->data, w->len);
+		if (sp.want + sp.data_off != w->data)
+			memmove(sp.want + sp.data_off, w->data, w->len);
 	}
 
 	/* What the flash holds now: the whole chip for a backup, else only the
@@ -400,7 +403,7 @@ int bk_op_write(const struct bk_job *job, const struct bk_write *w, struct bk_wr
 			rep->verified = sp.len;
 	}
 	bk_plan_free(&plan);
-	free(sp.want);
+	free(own);
 	free(ff);
 	return r;
 }

@@ -77,6 +77,7 @@ struct bk_write_report;
 struct bk_write {
 	uint32_t addr, len;      /* where the data goes; for an erase, sector-aligned */
 	const uint8_t *data;     /* len bytes; NULL: erase */
+	uint8_t *work;           /* see bkspi_write_req.work; NULL: allocate */
 	const char *backup_path; /* whole flash is saved here first; NULL: no backup */
 	int force_backup;        /* overwrite an existing backup file; else a taken name gets _2, _3... */
 	int private_backup;      /* the backup's folder must be the user's own (BK_OUT_PRIVATE) */

@@ -97,6 +97,32 @@ static void write_leaves_the_request_alone(void **state)
 	bkspi_close(h);
 }
 
+/* With a work buffer the write uses it instead of a copy of its own, and
+ * the flash ends the same: the file's bytes, the device's RF sector. */
+static void write_in_the_callers_work_buffer(void **state)
+{
+	(void)state;
+	struct bk_emu_sim sim;
+	bkspi *h = rig_handle(NULL, BKSPI_TARGET_BEKEN, &sim);
+	assert_int_equal(bkspi_connect(h), 0);
+	size_t size;
+	uint8_t *mem = bk_emu_flash(sim.emu, &size);
+	assert_int_equal(bk_emu_synth(mem, size, 1), 0);
+	uint8_t *img = malloc(size), *want = malloc(size);
+	assert_int_equal(bk_emu_synth(img, size, 2), 0);
+	memcpy(want, img, size);
+	struct bkspi_write_req req = { .addr = 0, .data = img, .len = (uint32_t)size, .keep_rf = 1, .work = img };
+	struct bkspi_write_report rep;
+	assert_int_equal(bkspi_write(h, &req, &rep), 0);
+	assert_true(rep.kept_rf.kept);
+	memcpy(want + rep.kept_rf.addr, mem + rep.kept_rf.addr, rep.kept_rf.len);
+	assert_memory_equal(mem, want, size);
+	assert_int_equal(rep.verified, size);
+	free(img);
+	free(want);
+	bkspi_close(h);
+}
+
 /* detect leaves the chip in SPI mode; reset lets it boot. */
 static void detect_holds_and_reset_releases(void **state)
 {
@@ -131,6 +157,7 @@ int main(void)
 		cmocka_unit_test(unplug_fails_the_call_whatever_error_object),
 		cmocka_unit_test(two_handles_keep_their_own_errors),
 		cmocka_unit_test(write_leaves_the_request_alone),
+		cmocka_unit_test(write_in_the_callers_work_buffer),
 		cmocka_unit_test(detect_holds_and_reset_releases),
 		cmocka_unit_test(unknown_programmer_is_named),
 	};
